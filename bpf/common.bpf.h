@@ -1,0 +1,75 @@
+/* Pieces every tcptools program shares: the event ring buffer, the counter of
+ * events lost when it is full, and the port-list filter. User space finds the
+ * maps by these names. */
+#ifndef TCPTOOLS_COMMON_BPF_H
+#define TCPTOOLS_COMMON_BPF_H
+
+#include "kernel.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* User space sizes it before load (bpf_map__set_max_entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* One slot, per CPU: incremented whenever the ring buffer has no room, so a
+ * full buffer is reported as a count instead of silently dropping events. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+static __always_inline void *reserve_event(__u64 size)
+{
+	void *event = bpf_ringbuf_reserve(&events, size, 0);
+	if (!event) {
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+		if (lost)
+			*lost += 1;
+	}
+	return event;
+}
+
+/* A port list (-P, -L, -D) is a small hash of allowed ports, filled by user
+ * space between load and attach; the program consults it only when the
+ * matching const volatile flag is set, so the verifier prunes it otherwise. */
+#define PORT_FILTER_MAP(name)                        \
+	struct {                                     \
+		__uint(type, BPF_MAP_TYPE_HASH);     \
+		__uint(max_entries, 1024);           \
+		__type(key, __u16);                  \
+		__type(value, __u8);                 \
+	} name SEC(".maps")
+
+static __always_inline int port_listed(void *map, __u16 port)
+{
+	return bpf_map_lookup_elem(map, &port) != 0;
+}
+
+static __always_inline __u32 current_pid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Reads a socket's addresses: 4 bytes each for AF_INET, 16 for AF_INET6. */
+static __always_inline void read_addresses(const struct sock *sk, __u16 family,
+					   __u8 *laddr, __u8 *raddr)
+{
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO((__be32 *)laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__be32 *)raddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)raddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+#endif

@@ -1,0 +1,66 @@
+/* The few kernel types tcptools reads, declared by hand instead of a vmlinux.h
+ * dumped from the build machine. Every struct carries preserve_access_index, so
+ * libbpf relocates each field against the running kernel's BTF at load time
+ * (CO-RE): only the field names and types here matter, never their offsets. */
+#ifndef TCPTOOLS_KERNEL_H
+#define TCPTOOLS_KERNEL_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* include/net/tcp_states.h */
+enum {
+	TCP_ESTABLISHED = 1,
+	TCP_SYN_SENT = 2,
+	TCP_SYN_RECV = 3,
+	TCP_FIN_WAIT1 = 4,
+	TCP_FIN_WAIT2 = 5,
+	TCP_TIME_WAIT = 6,
+	TCP_CLOSE = 7,
+	TCP_CLOSE_WAIT = 8,
+	TCP_LAST_ACK = 9,
+	TCP_LISTEN = 10,
+	TCP_CLOSING = 11,
+	TCP_NEW_SYN_RECV = 12,
+};
+
+struct in6_addr {
+	__u8 s6_addr[16];
+} __attribute__((preserve_access_index));
+
+/* Fields sit inside anonymous unions in the kernel; CO-RE matching looks
+ * through anonymous members, so they are declared flat here. */
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+} __attribute__((preserve_access_index));
+
+/* sk_protocol became a plain u16 in Linux 5.6 (commit bf9765145b85, "sock:
+ * make sk_protocol a 16-bit value"); ring buffers need 5.8, so every kernel
+ * that can run these programs has the u16. */
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_protocol;
+} __attribute__((preserve_access_index));
+
+/* inet_sport keeps the local port after close: tcp_set_state(TCP_CLOSE)
+ * releases the bind bucket (clearing skc_num) before the tracepoint fires. */
+struct inet_sock {
+	__be16 inet_sport;
+} __attribute__((preserve_access_index));
+
+struct tcp_sock {
+	__u64 bytes_received;
+	__u64 bytes_acked;
+} __attribute__((preserve_access_index));
+
+#endif

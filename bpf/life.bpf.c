@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcptools life: one event per TCP session when it closes.
+ *
+ * Driven only by the sock:inet_sock_set_state tracepoint (as tp_btf, which
+ * hands over the socket itself and needs neither kprobes nor tracefs). */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+#include "life.h"
+
+/* Set by user space before load; the verifier drops the branches they disable. */
+const volatile __u32 target_pid = 0;      /* 0: every process */
+const volatile __u16 target_family = 0;   /* 0: both, else AF_INET or AF_INET6 */
+const volatile __u8 filter_lport = 0;     /* consult lports */
+const volatile __u8 filter_rport = 0;     /* consult rports */
+
+PORT_FILTER_MAP(lports);
+PORT_FILTER_MAP(rports);
+
+/* What is known about a socket between its birth and its close. */
+struct session {
+	__u64 birth_ns;
+	__u32 pid;
+	__u32 has_owner;
+	char comm[TASK_COMM_LEN];
+};
+
+/* LRU, so sessions whose close is never seen cannot fill it up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct session);
+} sessions SEC(".maps");
+
+/* Puts the event struct into the object's BTF, where the layout check reads it. */
+struct life_event *unused_life_event __attribute__((unused));
+
+static __always_inline int tcp_protocol(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(life_set_state, const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk;
+
+	if (!tcp_protocol(sk))
+		return 0;
+
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (target_family && family != target_family)
+		return 0;
+
+	/* The local port is still 0 at CLOSE->SYN_SENT (connect() picks it
+	 * afterwards), so an unknown port is not a mismatch yet. */
+	__u16 lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if ((filter_lport && lport && !port_listed(&lports, lport)) ||
+	    (filter_rport && rport && !port_listed(&rports, rport))) {
+		bpf_map_delete_elem(&sessions, &key);
+		return 0;
+	}
+
+	struct session *s = bpf_map_lookup_elem(&sessions, &key);
+
+	/* Birth is rewritten at every early state, so a session's life starts
+	 * at ESTABLISHED (or at SYN_SENT for a connect that never completes). */
+	if (newstate < TCP_FIN_WAIT1) {
+		if (!s) {
+			struct session fresh = {};
+			bpf_map_update_elem(&sessions, &key, &fresh, BPF_ANY);
+			s = bpf_map_lookup_elem(&sessions, &key);
+			if (!s)
+				return 0;
+		}
+		s->birth_ns = bpf_ktime_get_ns();
+	}
+
+	/* These transitions run inside a system call of the process that owns
+	 * the socket: connect() (SYN_SENT), close()/shutdown() by the side that
+	 * closes first (FIN_WAIT1) or second (LAST_ACK). The CLOSE transition
+	 * itself often runs in softirq, where the current task is unrelated. */
+	if (s && (newstate == TCP_SYN_SENT || newstate == TCP_FIN_WAIT1 ||
+		  newstate == TCP_LAST_ACK)) {
+		__u32 pid = current_pid();
+		if (target_pid && pid != target_pid)
+			return 0;
+		s->pid = pid;
+		s->has_owner = 1;
+		bpf_get_current_comm(s->comm, sizeof(s->comm));
+	}
+
+	if (newstate != TCP_CLOSE)
+		return 0;
+	if (!s)
+		return 0; /* born before tracing started */
+
+	__u64 now = bpf_ktime_get_ns();
+	__u32 pid = s->has_owner ? s->pid : current_pid();
+	if (target_pid && pid != target_pid) {
+		bpf_map_delete_elem(&sessions, &key);
+		return 0;
+	}
+
+	struct life_event *e = reserve_event(sizeof(*e));
+	if (!e) {
+		bpf_map_delete_elem(&sessions, &key);
+		return 0;
+	}
+	e->ts_us = now / 1000;
+	e->span_us = (now - s->birth_ns) / 1000;
+	e->rx_bytes = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
+	e->tx_bytes = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
+	e->pid = pid;
+	e->lport = lport;
+	e->rport = rport;
+	e->family = family;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	read_addresses(sk, family, e->laddr, e->raddr);
+	if (s->has_owner)
+		__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
+	else
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_delete_elem(&sessions, &key);
+	return 0;
+}

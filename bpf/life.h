@@ -1,0 +1,26 @@
+/* The one definition of the event tcptools life receives from the kernel.
+ * src/events/life.ts decodes it; a check compares that decoder's offsets with
+ * this struct as recorded in the object's BTF. */
+#ifndef TCPTOOLS_LIFE_H
+#define TCPTOOLS_LIFE_H
+
+#define TASK_COMM_LEN 16
+
+struct life_event {
+	__u64 ts_us;      /* bpf_ktime_get_ns() / 1000 at the CLOSE transition */
+	__u64 span_us;    /* lifespan: last early-state transition to CLOSE */
+	__u64 rx_bytes;   /* tcp_sock.bytes_received */
+	__u64 tx_bytes;   /* tcp_sock.bytes_acked */
+	__u32 pid;        /* thread-group id of the process that owned the socket */
+	__u16 lport;      /* host order */
+	__u16 rport;      /* host order */
+	__u16 family;     /* AF_INET or AF_INET6 */
+	__u8 pad[6];
+	__u8 laddr[16];   /* network order; the first 4 bytes for AF_INET */
+	__u8 raddr[16];
+	char comm[TASK_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct life_event) == 96, "life_event layout changed");
+
+#endif

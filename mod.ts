@@ -1,0 +1,10 @@
+/**
+ * tcptools: TCP connection tracing with eBPF (accept, connect, connlat, life).
+ *
+ * @module
+ */
+import { main } from "./src/cli/main.ts";
+
+export { main };
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,39 @@
+/**
+ * Errors of the BPF layer. Messages read "verb noun: cause".
+ *
+ * @module
+ */
+import { errorText } from "../ffi/libc.ts";
+
+/** A libbpf or kernel call failed with an errno value. */
+export class BpfError extends Error {
+  /** The positive errno value. */
+  readonly code: number;
+  /** What was being done, e.g. "load BPF object life". */
+  readonly operation: string;
+
+  constructor(operation: string, code: number) {
+    super(`${operation}: ${errorText(code)}`);
+    this.name = "BpfError";
+    this.operation = operation;
+    this.code = code;
+  }
+}
+
+/** The program asked for something the object does not have. */
+export class BpfUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BpfUsageError";
+  }
+}
+
+/** errno values the user-facing messages distinguish. */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EACCES: 13,
+  EINVAL: 22,
+  ENOTSUP: 95,
+} as const;

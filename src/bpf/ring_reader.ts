@@ -1,0 +1,131 @@
+/**
+ * Reads a BPF ring buffer without ever blocking the event loop: the wait for
+ * data is an epoll_wait on a worker thread (a non-blocking FFI call), the
+ * draining runs on the main thread and hands each record to a synchronous
+ * callback as a DataView over the record's memory (valid only during the call).
+ * `interrupt()` (and `close()`) wake a pending wait, which then resolves;
+ * `close()` is safe to call twice.
+ *
+ * @module
+ */
+import { libbpf } from "../ffi/embedded_libbpf.ts";
+import { errno, libc } from "../ffi/libc.ts";
+import { sampleCallbackDefinition } from "../ffi/libbpf.ts";
+import { BpfError } from "./errors.ts";
+
+const EPOLL_CLOEXEC = 0x80000;
+const EPOLL_CTL_ADD = 1;
+const EPOLLIN = 0x1;
+const EFD_CLOEXEC = 0x80000;
+const EFD_NONBLOCK = 0x800;
+const EINTR = 4;
+const EPOLL_EVENT_SIZE = 12; // struct epoll_event is packed on x86-64
+
+/** Receives one record; must not keep the view after returning. */
+export type RecordHandler = (record: DataView) => void;
+
+/** A ring buffer map being read. */
+export class RingReader {
+  #ring: Deno.PointerObject | null;
+  #callback: Deno.UnsafeCallback<typeof sampleCallbackDefinition> | null;
+  #epoll = -1;
+  #wake = -1;
+  #events = new Uint8Array(EPOLL_EVENT_SIZE * 2);
+  #failure: unknown = undefined;
+  #interrupted = false;
+  #closed = false;
+
+  /** Starts reading the ring buffer map behind `mapFd`; records go to `onRecord`. */
+  constructor(mapFd: number, onRecord: RecordHandler) {
+    this.#callback = new Deno.UnsafeCallback(sampleCallbackDefinition, (_ctx, data, size) => {
+      // An exception must not unwind through libbpf: keep it and stop draining.
+      try {
+        onRecord(new DataView(Deno.UnsafePointerView.getArrayBuffer(data!, Number(size))));
+        return 0;
+      } catch (error) {
+        this.#failure = error;
+        return -1;
+      }
+    });
+    this.#ring = libbpf().ring_buffer__new(mapFd, this.#callback.pointer, null, null);
+    if (this.#ring === null) {
+      const code = errno();
+      this.close();
+      throw new BpfError("open ring buffer", code);
+    }
+    try {
+      this.#epoll = this.#checked("create epoll", libc().epoll_create1(EPOLL_CLOEXEC));
+      this.#wake = this.#checked("create eventfd", libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      this.#watch(libbpf().ring_buffer__epoll_fd(this.#ring));
+      this.#watch(this.#wake);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  #checked(operation: string, rc: number): number {
+    if (rc < 0) throw new BpfError(operation, errno());
+    return rc;
+  }
+
+  #watch(fd: number): void {
+    const event = new Uint8Array(EPOLL_EVENT_SIZE);
+    new DataView(event.buffer).setUint32(0, EPOLLIN, true);
+    this.#checked("watch ring buffer", libc().epoll_ctl(this.#epoll, EPOLL_CTL_ADD, fd, event));
+  }
+
+  /**
+   * Waits until records may be ready, `interrupt()` is called, or
+   * `timeoutMs` passes. Resolves to false once interrupted.
+   */
+  async wait(timeoutMs: number): Promise<boolean> {
+    if (this.#interrupted) return false;
+    const rc = await libc().epoll_wait(this.#epoll, this.#events, 2, timeoutMs);
+    if (rc < 0 && errno() !== EINTR) throw new BpfError("wait for ring buffer", errno());
+    return !this.#interrupted;
+  }
+
+  /** Makes a pending and every later `wait()` resolve to false at once. */
+  interrupt(): void {
+    if (this.#interrupted || this.#wake < 0) return;
+    this.#interrupted = true;
+    libc().write(this.#wake, new BigUint64Array([1n]), 8n);
+  }
+
+  /** Hands every record that is ready to the handler; returns how many. */
+  drain(): number {
+    if (this.#ring === null) return 0;
+    const n = libbpf().ring_buffer__consume(this.#ring);
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      throw failure;
+    }
+    if (n < 0) throw new BpfError("read ring buffer", -n);
+    return n;
+  }
+
+  /** Interrupts a pending `wait()` and frees everything. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.interrupt();
+    this.#closed = true;
+    const c = libc();
+    // A wait still running on a worker thread holds its own reference to the
+    // epoll file, so closing the descriptors here is safe; the eventfd write
+    // above makes that wait return at once.
+    if (this.#epoll >= 0) c.close(this.#epoll);
+    if (this.#wake >= 0) c.close(this.#wake);
+    if (this.#ring !== null) {
+      libbpf().ring_buffer__free(this.#ring);
+      this.#ring = null;
+    }
+    this.#callback?.close();
+    this.#callback = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Command-line pieces the subcommands share. Parsing follows Python's
+ * argparse (via the npm port), because that is the contract of the bcc tools
+ * being reproduced: combined short flags (-stT), attached values (-p181,
+ * --pid=181), unique long prefixes, mutually exclusive -4/-6, and usage
+ * errors as "usage: ..." plus "<prog>: error: <message>" on stderr, exit 2.
+ *
+ * @module
+ */
+import { ArgumentParser, ArgumentTypeError, RawDescriptionHelpFormatter } from "argparse";
+
+/** Options for {@linkcode newParser}. */
+export interface ParserOptions {
+  /** e.g. "tcptools life". */
+  prog: string;
+  description: string;
+  /** [command, what it does] pairs, printed under "examples:" in --help. */
+  examples: [string, string][];
+}
+
+/** A parser with the shared help layout (EXAMPLES last, as in the man pages). */
+export function newParser({ prog, description, examples }: ParserOptions): ArgumentParser {
+  const width = Math.max(...examples.map(([command]) => command.length));
+  const epilog = "examples:\n" +
+    examples.map(([command, what]) => `    ${command.padEnd(width)}   # ${what}`).join("\n");
+  return new ArgumentParser({
+    prog,
+    description,
+    epilog,
+    formatter_class: RawDescriptionHelpFormatter,
+    color: false,
+  });
+}
+
+const DIGITS = /^[0-9]+$/;
+
+/** argparse type: a process ID, 1..2^31-1. */
+export function pid(value: string): number {
+  const n = DIGITS.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 0x7fffffff)) {
+    throw new ArgumentTypeError(`invalid PID: '${value}' (expected a number from 1 to 2147483647)`);
+  }
+  return n;
+}
+
+/** Most ports a list may name (the size of the in-kernel filter maps). */
+export const MAX_PORTS = 1024;
+
+/** argparse type: a comma-separated list of ports, each 1..65535. */
+export function portList(value: string): number[] {
+  const ports = value.split(",").map((part) => {
+    const n = DIGITS.test(part.trim()) ? Number(part.trim()) : NaN;
+    if (!(n >= 1 && n <= 65535)) {
+      throw new ArgumentTypeError(`invalid port: '${part}' (expected 1 to 65535)`);
+    }
+    return n;
+  });
+  if (ports.length > MAX_PORTS) {
+    throw new ArgumentTypeError(`too many ports: ${ports.length} (at most ${MAX_PORTS})`);
+  }
+  return ports;
+}
+
+/** Adds the mutually exclusive -4/--ipv4 and -6/--ipv6 flags. */
+export function addFamilyFlags(parser: ArgumentParser): void {
+  const family = parser.add_mutually_exclusive_group();
+  family.add_argument("-4", "--ipv4", { action: "store_true", help: "trace IPv4 family only" });
+  family.add_argument("-6", "--ipv6", { action: "store_true", help: "trace IPv6 family only" });
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** The in-kernel family filter for the -4/-6 flags: 0 (both), AF_INET or AF_INET6. */
+export function familyFilter(flags: { ipv4: boolean; ipv6: boolean }): number {
+  return flags.ipv4 ? AF_INET : flags.ipv6 ? AF_INET6 : 0;
+}

@@ -1,0 +1,51 @@
+/**
+ * Checks that this host can trace, before anything is loaded, so that each
+ * missing piece gets its own one-line explanation instead of a libbpf errno.
+ *
+ * @module
+ */
+import { EnvironmentError } from "./errors.ts";
+
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+/** The BTF file CO-RE relocates against; TCPTOOLS_BTF overrides the kernel's own. */
+export function btfPath(): string {
+  return Deno.env.get("TCPTOOLS_BTF") || "/sys/kernel/btf/vmlinux";
+}
+
+/** Effective capabilities of this process, from /proc/self/status. */
+function effectiveCapabilities(): bigint {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  const line = status.split("\n").find((l) => l.startsWith("CapEff:"));
+  return line ? BigInt("0x" + line.slice("CapEff:".length).trim()) : 0n;
+}
+
+function has(caps: bigint, cap: bigint): boolean {
+  return (caps >> cap & 1n) === 1n;
+}
+
+/** Throws an EnvironmentError naming the first thing that prevents tracing. */
+export function checkEnvironment(): void {
+  let caps: bigint;
+  try {
+    caps = effectiveCapabilities();
+  } catch {
+    throw new EnvironmentError("cannot read /proc/self/status: is /proc mounted?");
+  }
+  if (!has(caps, CAP_SYS_ADMIN) && !(has(caps, CAP_BPF) && has(caps, CAP_PERFMON))) {
+    throw new EnvironmentError(
+      "needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs: run it with sudo",
+    );
+  }
+  const btf = btfPath();
+  try {
+    Deno.statSync(btf);
+  } catch {
+    throw new EnvironmentError(
+      `no kernel BTF at ${btf}: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, ` +
+        "or TCPTOOLS_BTF set to this kernel's BTF file",
+    );
+  }
+}

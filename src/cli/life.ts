@@ -1,0 +1,114 @@
+/**
+ * `tcptools life`: one line per TCP session when it closes (tcplife(8)).
+ *
+ * @module
+ */
+import { decodeLifeEvent } from "../events/life.ts";
+import { LifeFormatter, type LifeStyle } from "../output/life.ts";
+import { TimeColumns } from "../output/time_columns.ts";
+import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
+import { addFamilyFlags, familyFilter, newParser, pid, portList } from "./args.ts";
+import { trace } from "./trace.ts";
+
+const PROG = "tcptools life";
+
+/** Flags of `tcptools life`, named as the kernel-side globals they become. */
+export interface LifeOptions {
+  time: boolean;
+  timestamp: boolean;
+  wide: boolean;
+  csv: boolean;
+  json: boolean;
+  pid: number | undefined;
+  localport: number[] | undefined;
+  remoteport: number[] | undefined;
+  ipv4: boolean;
+  ipv6: boolean;
+}
+
+/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+export function parseLifeArgs(argv: string[]): LifeOptions {
+  const parser = newParser({
+    prog: PROG,
+    description: "Trace the lifespan of TCP sessions and summarize",
+    examples: [
+      ["tcptools life", "trace all TCP sessions"],
+      ["tcptools life -t", "include a timestamp column (seconds)"],
+      ["tcptools life -T", "include a time column (HH:MM:SS)"],
+      ["tcptools life -w", "wide column output (fits IPv6 addresses)"],
+      ["tcptools life -stT", "CSV output, with times and timestamps"],
+      ["tcptools life --json", "one JSON object per session"],
+      ["tcptools life -p 181", "only trace PID 181"],
+      ["tcptools life -L 80", "only trace local port 80"],
+      ["tcptools life -L 80,81", "only trace local ports 80 and 81"],
+      ["tcptools life -D 80", "only trace remote port 80"],
+      ["tcptools life -4", "only trace IPv4 family"],
+      ["tcptools life -6", "only trace IPv6 family"],
+    ],
+  });
+  parser.add_argument("-T", "--time", {
+    action: "store_true",
+    help: "include a time column on output (HH:MM:SS)",
+  });
+  parser.add_argument("-t", "--timestamp", {
+    action: "store_true",
+    help: "include a timestamp on output (seconds)",
+  });
+  parser.add_argument("-w", "--wide", {
+    action: "store_true",
+    help: "wide column output (fits IPv6 addresses)",
+  });
+  const format = parser.add_mutually_exclusive_group();
+  format.add_argument("-s", "--csv", {
+    action: "store_true",
+    help: "comma separated values output",
+  });
+  format.add_argument("--json", {
+    action: "store_true",
+    help: "one JSON object per session (exact bytes, span in ms)",
+  });
+  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
+  parser.add_argument("-L", "--localport", {
+    type: portList,
+    metavar: "PORTS",
+    help: "comma-separated list of local ports to trace",
+  });
+  parser.add_argument("-D", "--remoteport", {
+    type: portList,
+    metavar: "PORTS",
+    help: "comma-separated list of remote ports to trace",
+  });
+  addFamilyFlags(parser);
+  return parser.parse_args(argv) as LifeOptions;
+}
+
+function style(options: LifeOptions): LifeStyle {
+  if (options.json) return "json";
+  if (options.csv) return "csv"; // -s wins over -w, as in bcc
+  return options.wide ? "wide" : "columns";
+}
+
+/** Runs `tcptools life`; resolves to the exit status. */
+export function life(argv: string[]): Promise<number> {
+  const options = parseLifeArgs(argv);
+  const formatter = new LifeFormatter(
+    { style: style(options), time: options.time, timestamp: options.timestamp },
+    new TimeColumns(options.json ? monotonicToUnixOffsetUs() : 0),
+  );
+  const header = formatter.header();
+  return trace({
+    tool: PROG,
+    program: "life",
+    attach: ["life_set_state"],
+    globals: {
+      target_pid: options.pid ?? 0,
+      target_family: familyFilter(options),
+      filter_lport: options.localport ? 1 : 0,
+      filter_rport: options.remoteport ? 1 : 0,
+    },
+    portMaps: { lports: options.localport ?? [], rports: options.remoteport ?? [] },
+    decode: decodeLifeEvent,
+    format: (event) => formatter.line(event),
+    header: header === undefined ? [] : [header],
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * `tcptools <subcommand>`: dispatch, and the one place where failures become
+ * a single line on stderr and an exit status (never a stack trace).
+ *
+ * @module
+ */
+import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
+import { VERSION } from "../version.ts";
+import { EnvironmentError, UsageError } from "./errors.ts";
+import { life } from "./life.ts";
+
+const SUBCOMMANDS: Record<string, { run(argv: string[]): Promise<number>; what: string }> = {
+  life: { run: life, what: "one line per TCP session when it closes (tcplife)" },
+};
+
+const HELP = `usage: tcptools <command> [options]
+
+Trace TCP connections with eBPF, from kernel tracepoints alone.
+
+commands:
+${Object.entries(SUBCOMMANDS).map(([name, { what }]) => `  ${name.padEnd(9)} ${what}`).join("\n")}
+
+options:
+  -h, --help     show this help message and exit
+  -V, --version  show the version and exit
+
+Run 'tcptools <command> --help' for the options of a command.
+`;
+
+function hint(error: BpfError): string {
+  const refused = error.code === Errno.EPERM || error.code === Errno.EACCES;
+  if (error.operation.startsWith("attach")) {
+    return refused
+      ? "the kernel refused to attach to the tracepoint: run as root (kernel lockdown may forbid tracing)"
+      : "cannot attach to the sock:inet_sock_set_state tracepoint: needs Linux 5.8+ built with BTF";
+  }
+  if (error.operation.startsWith("load")) {
+    if (refused) {
+      return "the kernel refused the BPF programs: run as root; check kernel lockdown and kernel.unprivileged_bpf_disabled";
+    }
+    return "the kernel rejected the BPF programs: needs Linux 5.8+ built with BTF (TCPTOOLS_DEBUG=1 prints libbpf's log)";
+  }
+  return "";
+}
+
+function describe(error: unknown): { line: string; status: number } {
+  if (error instanceof UsageError) {
+    return { line: `error: ${error.message}\nTry 'tcptools --help'.`, status: 2 };
+  }
+  if (error instanceof EnvironmentError) return { line: error.message, status: 1 };
+  if (error instanceof BpfError) {
+    const why = hint(error);
+    return { line: why ? `${error.message}: ${why}` : error.message, status: 1 };
+  }
+  if (error instanceof BpfUsageError) {
+    return { line: `internal error: ${error.message}`, status: 1 };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { line: `internal error: ${message}`, status: 1 };
+}
+
+/** Runs tcptools with `argv` (without the program name); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === "-h" || command === "--help") {
+      await Deno.stdout.write(new TextEncoder().encode(HELP));
+      return command === undefined ? 2 : 0;
+    }
+    if (command === "-V" || command === "--version") {
+      await Deno.stdout.write(new TextEncoder().encode(`tcptools ${VERSION}\n`));
+      return 0;
+    }
+    const sub = SUBCOMMANDS[command];
+    if (sub === undefined) throw new UsageError(`unknown command '${command}'`);
+    return await sub.run(rest);
+  } catch (error) {
+    if (Deno.env.get("TCPTOOLS_DEBUG")) console.error(error);
+    const { line, status } = describe(error);
+    const prefix = command && SUBCOMMANDS[command] ? `tcptools ${command}` : "tcptools";
+    Deno.stderr.writeSync(new TextEncoder().encode(`${prefix}: ${line}\n`));
+    return status;
+  }
+}

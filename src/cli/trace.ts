@@ -1,0 +1,95 @@
+/**
+ * The run loop every subcommand shares: check the host, open the tool's BPF
+ * object, write its configuration, load, fill the port filters, attach, print
+ * the header, then stream events until a signal or a closed stdout, reporting
+ * lost events on stderr. Every native resource is released on every path.
+ *
+ * @module
+ */
+import { BpfObject, type ProgramName } from "../bpf/object.ts";
+import { RingReader } from "../bpf/ring_reader.ts";
+import { BatchWriter } from "../output/writer.ts";
+import { btfPath, checkEnvironment } from "./environment.ts";
+
+/** What a subcommand hands to {@linkcode trace}. */
+export interface TraceSpec<Event> {
+  /** Tool name for messages, e.g. "tcptools life". */
+  tool: string;
+  program: ProgramName;
+  /** BPF program functions to attach, in order. */
+  attach: string[];
+  /** `.rodata` globals written before load. */
+  globals: Record<string, number>;
+  /** Port filter maps to fill: map name -> ports (u16 keys). */
+  portMaps?: Record<string, number[]>;
+  /** Ring buffer size in bytes (a power of two, at least a page). */
+  ringBytes?: number;
+  decode(record: DataView): Event;
+  /** Returns the line for an event, or undefined to print nothing. */
+  format(event: Event): string | undefined;
+  /** Printed once, after attaching (so errors come before it). */
+  header: string[];
+}
+
+const DEFAULT_RING_BYTES = 4 << 20;
+/** Longest wait before lost events are looked at again. */
+const POLL_MS = 1000;
+const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+const encoder = new TextEncoder();
+
+function warn(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+}
+
+/** Traces until stopped; resolves to the exit status. */
+export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
+  checkEnvironment();
+  using object = BpfObject.open(spec.program, { btfPath: btfPath() });
+  object.setGlobals(spec.globals);
+  object.setMaxEntries("events", spec.ringBytes ?? DEFAULT_RING_BYTES);
+  object.load();
+  for (const [map, ports] of Object.entries(spec.portMaps ?? {})) {
+    for (const port of ports) {
+      object.updateMap(map, new Uint8Array(new Uint16Array([port]).buffer), new Uint8Array([1]));
+    }
+  }
+  for (const program of spec.attach) object.attach(program);
+
+  const out = new BatchWriter();
+  using reader = new RingReader(object.mapFd("events"), (record) => {
+    const line = spec.format(spec.decode(record));
+    if (line !== undefined) out.push(line);
+  });
+
+  const stop = () => reader.interrupt();
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
+  let lost = 0;
+  const reportLost = () => {
+    const total = object.sumPerCpu("lost_events");
+    if (total > lost) {
+      warn(
+        `${spec.tool}: lost ${total - lost} events (${total} in total): the ring buffer was full`,
+      );
+      lost = total;
+    }
+  };
+  try {
+    for (const line of spec.header) out.push(line);
+    await out.flush();
+    while (await reader.wait(POLL_MS)) {
+      reader.drain();
+      await out.flush();
+      reportLost();
+    }
+    reader.drain(); // what arrived before the signal is still printed
+    await out.flush();
+    reportLost();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+    // The reader of stdout went away (e.g. `| head`): a normal end.
+  } finally {
+    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, stop);
+  }
+  return 0;
+}

@@ -1,0 +1,79 @@
+/**
+ * The libbpf functions tcptools calls (libbpf 1.x ABI).
+ *
+ * @module
+ */
+
+/** Symbol table; each entry's C declaration is in its comment. */
+export const libbpfSymbols = {
+  /** libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn); */
+  libbpf_set_print: { parameters: ["pointer"], result: "pointer" },
+  /** int libbpf_num_possible_cpus(void); */
+  libbpf_num_possible_cpus: { parameters: [], result: "i32" },
+  /** struct bpf_object *bpf_object__open_mem(const void *obj_buf, size_t obj_buf_sz,
+   *                                         const struct bpf_object_open_opts *opts); */
+  bpf_object__open_mem: {
+    parameters: ["buffer", "usize", "buffer"],
+    result: "pointer",
+  },
+  /** int bpf_object__load(struct bpf_object *obj); */
+  bpf_object__load: { parameters: ["pointer"], result: "i32" },
+  /** void bpf_object__close(struct bpf_object *obj); */
+  bpf_object__close: { parameters: ["pointer"], result: "void" },
+  /** struct bpf_map *bpf_object__find_map_by_name(const struct bpf_object *obj, const char *name); */
+  bpf_object__find_map_by_name: {
+    parameters: ["pointer", "buffer"],
+    result: "pointer",
+  },
+  /** struct bpf_program *bpf_object__find_program_by_name(const struct bpf_object *obj,
+   *                                                       const char *name); */
+  bpf_object__find_program_by_name: {
+    parameters: ["pointer", "buffer"],
+    result: "pointer",
+  },
+  /** int bpf_program__set_autoload(struct bpf_program *prog, bool autoload); */
+  bpf_program__set_autoload: { parameters: ["pointer", "bool"], result: "i32" },
+  /** struct bpf_link *bpf_program__attach(const struct bpf_program *prog); */
+  bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
+  /** int bpf_link__destroy(struct bpf_link *link); */
+  bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_map__fd(const struct bpf_map *map); */
+  bpf_map__fd: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries); */
+  bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
+  /** void *bpf_map__initial_value(struct bpf_map *map, size_t *psize); */
+  bpf_map__initial_value: { parameters: ["pointer", "buffer"], result: "pointer" },
+  /** int bpf_map__update_elem(const struct bpf_map *map, const void *key, size_t key_sz,
+   *                          const void *value, size_t value_sz, __u64 flags); */
+  bpf_map__update_elem: {
+    parameters: ["pointer", "buffer", "usize", "buffer", "usize", "u64"],
+    result: "i32",
+  },
+  /** int bpf_map__lookup_elem(const struct bpf_map *map, const void *key, size_t key_sz,
+   *                          void *value, size_t value_sz, __u64 flags); */
+  bpf_map__lookup_elem: {
+    parameters: ["pointer", "buffer", "usize", "buffer", "usize", "u64"],
+    result: "i32",
+  },
+  /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn sample_cb,
+   *                                      void *ctx, const struct ring_buffer_opts *opts); */
+  ring_buffer__new: {
+    parameters: ["i32", "function", "pointer", "pointer"],
+    result: "pointer",
+  },
+  /** int ring_buffer__consume(struct ring_buffer *rb); */
+  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
+  /** int ring_buffer__epoll_fd(const struct ring_buffer *rb); */
+  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
+  /** void ring_buffer__free(struct ring_buffer *rb); */
+  ring_buffer__free: { parameters: ["pointer"], result: "void" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened libbpf. */
+export type Libbpf = Deno.DynamicLibrary<typeof libbpfSymbols>["symbols"];
+
+/** typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size); */
+export const sampleCallbackDefinition = {
+  parameters: ["pointer", "pointer", "usize"],
+  result: "i32",
+} as const satisfies Deno.UnsafeCallbackDefinition;
