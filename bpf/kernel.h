@@ -42,6 +42,7 @@ struct sock_common {
 	unsigned short skc_family;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
+	unsigned long skc_flags; /* sk_flags in the kernel sources */
 } __attribute__((preserve_access_index));
 
 /* sk_protocol became a plain u16 in Linux 5.6 (commit bf9765145b85, "sock:
@@ -52,6 +53,12 @@ struct sock {
 	__u16 sk_protocol;
 } __attribute__((preserve_access_index));
 
+/* Bit numbers in sock_common.skc_flags; read through CO-RE enum relocation. */
+enum sock_flags {
+	SOCK_DEAD,
+	SOCK_DONE, /* set by tcp_fin(): the peer's FIN has been received */
+};
+
 /* inet_sport keeps the local port after close: tcp_set_state(TCP_CLOSE)
  * releases the bind bucket (clearing skc_num) before the tracepoint fires. */
 struct inet_sock {
@@ -61,6 +68,8 @@ struct inet_sock {
 struct tcp_sock {
 	__u64 bytes_received;
 	__u64 bytes_acked;
+	__u32 snd_una;
+	__u32 write_seq;
 } __attribute__((preserve_access_index));
 
 #endif

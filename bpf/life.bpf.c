@@ -20,7 +20,9 @@ PORT_FILTER_MAP(rports);
 struct session {
 	__u64 birth_ns;
 	__u32 pid;
-	__u32 has_owner;
+	__u16 has_owner;
+	__u8 syn_acked; /* went SYN_SENT -> ESTABLISHED */
+	__u8 fin_sent;  /* went to FIN_WAIT1 or LAST_ACK, which send our FIN */
 	char comm[TASK_COMM_LEN];
 };
 
@@ -38,6 +40,23 @@ struct life_event *unused_life_event __attribute__((unused));
 static __always_inline int tcp_protocol(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+/* Which SYN/FIN sequence numbers the byte counters of a closing socket hold.
+ * Our FIN is the last sequence number written (write_seq counts it), so once
+ * it was sent, snd_una == write_seq means it was acknowledged. */
+static __always_inline __u8 control_sequences(const struct sock *sk, const struct session *s)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u8 control = 0;
+
+	if (s->syn_acked)
+		control |= LIFE_TX_SYN;
+	if (s->fin_sent && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+		control |= LIFE_TX_FIN;
+	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+		control |= LIFE_RX_FIN;
+	return control;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -76,6 +95,11 @@ int BPF_PROG(life_set_state, const struct sock *sk, int oldstate, int newstate)
 		}
 		s->birth_ns = bpf_ktime_get_ns();
 	}
+
+	if (s && oldstate == TCP_SYN_SENT && newstate == TCP_ESTABLISHED)
+		s->syn_acked = 1;
+	if (s && (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK))
+		s->fin_sent = 1;
 
 	/* These transitions run inside a system call of the process that owns
 	 * the socket: connect() (SYN_SENT), close()/shutdown() by the side that
@@ -116,6 +140,7 @@ int BPF_PROG(life_set_state, const struct sock *sk, int oldstate, int newstate)
 	e->lport = lport;
 	e->rport = rport;
 	e->family = family;
+	e->control = control_sequences(sk, s);
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));

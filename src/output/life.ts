@@ -57,8 +57,8 @@ export class LifeFormatter {
   line(e: LifeEvent): string {
     const { style, time, timestamp } = this.#options;
     if (style === "json") return this.#json(e);
-    const txKb = Math.floor(e.txBytes / 1024);
-    const rxKb = Math.floor(e.rxBytes / 1024);
+    const txKb = Math.floor(e.txCounter / 1024);
+    const rxKb = Math.floor(e.rxCounter / 1024);
     const ms = fixed(e.spanUs / 1000, 2);
     const seconds = timestamp ? this.#clock.relativeSeconds(e.tsUs) : 0;
     if (style === "csv") {
