@@ -1,0 +1,216 @@
+/**
+ * End-to-end test harness: runs the tracer under test (the source through
+ * `deno run`, or the built binary named by TCPTOOLS_UNDER_TEST) and the
+ * traffic peers of tests/peer.ts as real processes.
+ *
+ * @module
+ */
+import { dirname, fromFileUrl, join } from "./paths.ts";
+
+const root = join(dirname(fromFileUrl(import.meta.url)), "..");
+const decoder = new TextDecoder();
+
+/** The command line that runs `tcptools` with `args`. */
+export function tcptools(args: string[]): [string, string[]] {
+  const binary = Deno.env.get("TCPTOOLS_UNDER_TEST");
+  if (binary) return [join(root, binary), args];
+  return [Deno.execPath(), ["run", "-A", join(root, "mod.ts"), ...args]];
+}
+
+/** What a finished process printed, and its status. */
+export interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs tcptools to completion (for flag errors, --help and the like). */
+export async function runTcptools(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Finished> {
+  const [cmd, argv] = tcptools(args);
+  const out = await new Deno.Command(cmd, { args: argv, env, stdin: "null" }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Collects a stream's text as it arrives. */
+class Collected {
+  text = "";
+  done: Promise<void>;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = (async () => {
+      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true });
+    })();
+  }
+  /** Complete lines so far. */
+  lines(): string[] {
+    const end = this.text.lastIndexOf("\n");
+    return end < 0 ? [] : this.text.slice(0, end).split("\n");
+  }
+}
+
+/** Resolves once `condition()` holds; throws after `timeoutMs`. */
+export async function until(
+  what: string,
+  condition: () => boolean,
+  timeoutMs = 10000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A running tracer. */
+export class Tracer {
+  #child: Deno.ChildProcess;
+  #stdout: Collected;
+  #stderr: Collected;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#stdout = new Collected(child.stdout);
+    this.#stderr = new Collected(child.stderr);
+  }
+
+  /** Starts `tcptools <args>` and waits for its first stdout line (the header). */
+  static async start(args: string[], options: { waitForHeader?: boolean } = {}): Promise<Tracer> {
+    const [cmd, argv] = tcptools(args);
+    const tracer = new Tracer(
+      new Deno.Command(cmd, { args: argv, stdin: "null", stdout: "piped", stderr: "piped" })
+        .spawn(),
+    );
+    if (options.waitForHeader ?? true) {
+      await until("the tracer's header", () => tracer.lines().length > 0 || tracer.#exited);
+    }
+    return tracer;
+  }
+
+  #exited = false;
+
+  /**
+   * For outputs without a header (JSON): makes traffic until a first line
+   * appears, which proves the tracer is attached. The probes' own lines are
+   * told apart by their ports and PIDs.
+   */
+  async probeUntilFirstLine(probe: () => Promise<unknown>, timeoutMs = 20000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines().length === 0) {
+      if (Date.now() > deadline) throw new Error("the tracer printed nothing");
+      await probe();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** stdout lines so far. */
+  lines(): string[] {
+    return this.#stdout.lines();
+  }
+
+  /** Sends `signal` and waits for the exit; returns everything printed. */
+  async stop(signal: Deno.Signal = "SIGINT"): Promise<Finished> {
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+    const status = await this.#child.status;
+    this.#exited = true;
+    await Promise.all([this.#stdout.done, this.#stderr.done]);
+    return { code: status.code, stdout: this.#stdout.text, stderr: this.#stderr.text };
+  }
+}
+
+/** A traffic peer process (tests/peer.ts) and the JSON lines it printed. */
+export class Peer {
+  #child: Deno.ChildProcess;
+  #stdout: Collected;
+  #stderr: Collected;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#stdout = new Collected(child.stdout);
+    this.#stderr = new Collected(child.stderr);
+  }
+
+  /** Starts `peer.ts <mode> ...`; as `uid`, if given. */
+  static spawn(mode: "serve" | "connect", options: Record<string, string | number>): Peer {
+    const args = ["run", "-A", join(root, "tests", "peer.ts"), mode];
+    for (const [k, v] of Object.entries(options)) args.push(`--${k}`, String(v));
+    return new Peer(
+      new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "piped", stderr: "piped" })
+        .spawn(),
+    );
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** The JSON reports printed so far. */
+  reports(): Record<string, number | boolean>[] {
+    return this.#stdout.lines().map((line) => JSON.parse(line));
+  }
+
+  /** Waits for the `n`th report. */
+  async report(n: number): Promise<Record<string, number | boolean>> {
+    await until(`report ${n} of peer ${this.pid}`, () => this.reports().length >= n);
+    return this.reports()[n - 1];
+  }
+
+  /** Waits for a clean exit; throws with the peer's stderr otherwise. */
+  async finished(): Promise<Record<string, number | boolean>[]> {
+    const status = await this.#child.status;
+    await Promise.all([this.#stdout.done, this.#stderr.done]);
+    if (!status.success) throw new Error(`peer ${this.pid} failed: ${this.#stderr.text}`);
+    return this.reports();
+  }
+}
+
+/** A server and a client that move `send` bytes up and `back` bytes down per connection. */
+export interface Exchange {
+  server: Peer;
+  client: Peer;
+  serverPort: number;
+  /** Per connection: the client's local port. */
+  clientPorts: number[];
+}
+
+/** Runs one server and one client over `host` for `count` connections. */
+export async function exchange(
+  host: string,
+  options: {
+    count?: number;
+    up?: number;
+    down?: number;
+    serverComm?: string;
+    clientComm?: string;
+  } = {},
+): Promise<Exchange> {
+  const count = options.count ?? 1;
+  const up = options.up ?? 204800;
+  const down = options.down ?? 51200;
+  const server = Peer.spawn("serve", {
+    host,
+    count,
+    send: down,
+    expect: up,
+    comm: options.serverComm ?? "tt-server",
+  });
+  const serverPort = (await server.report(1)).port as number;
+  const client = Peer.spawn("connect", {
+    host,
+    port: serverPort,
+    count,
+    send: up,
+    expect: down,
+    comm: options.clientComm ?? "tt-client",
+  });
+  const reports = await client.finished();
+  await server.finished();
+  return { server, client, serverPort, clientPorts: reports.map((r) => r.lport as number) };
+}
