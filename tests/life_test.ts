@@ -4,7 +4,7 @@
  * what the peers did.
  */
 import assert from "node:assert/strict";
-import { type Exchange, exchange, Peer, runTcptools, Tracer, until } from "./harness.ts";
+import { type Exchange, exchange, Peer, runTcptools, tcptools, Tracer, until } from "./harness.ts";
 
 const UP = 204800; // client -> server, 200 KiB
 const DOWN = 51200; // server -> client, 50 KiB
@@ -201,4 +201,200 @@ Deno.test("life --json prints one object per session with exact bytes", async ()
       assert.ok(t >= before - 5 && t <= after + 5, `time ${time} outside the exchange`);
     }
   }
+});
+
+/** Data lines of the default format, split into columns. */
+function rows(stdout: string): string[][] {
+  return stdout.trimEnd().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+}
+
+Deno.test("life -p keeps the sessions of that process and drops the others", async () => {
+  const server = Peer.spawn("serve", {
+    host: "127.0.0.1",
+    send: DOWN,
+    expect: UP,
+    comm: "tt-server",
+  });
+  const serverPort = (await server.report(1)).port as number;
+  const tracer = await Tracer.start(["life", "-p", String(server.pid)]);
+  const client = Peer.spawn("connect", {
+    host: "127.0.0.1",
+    port: serverPort,
+    send: UP,
+    expect: DOWN,
+    comm: "tt-client",
+  });
+  const [{ lport }] = await client.finished();
+  await server.finished();
+  await until("the server's session", () => has(tracer.lines(), lport as number));
+  const { code, stdout } = await tracer.stop();
+  assert.equal(code, 0);
+  const { server: end } = ends(
+    { server, client, serverPort, clientPorts: [lport as number] },
+    "127.0.0.1",
+  );
+  assert.ok(lineMs(stdout.split("\n"), columnsPrefix(end)) > 0);
+  for (const row of rows(stdout)) assert.equal(row[0], String(server.pid), row.join(" "));
+});
+
+Deno.test("life -L keeps sessions on those local ports, -D those on remote ports", async () => {
+  for (const flag of ["-L", "-D"]) {
+    const server = Peer.spawn("serve", {
+      host: "::1",
+      count: 2,
+      send: DOWN,
+      expect: UP,
+      comm: "tt-server",
+    });
+    const serverPort = (await server.report(1)).port as number;
+    const tracer = await Tracer.start(["life", flag, `1,${serverPort},65535`]);
+    const client = Peer.spawn("connect", {
+      host: "::1",
+      port: serverPort,
+      count: 2,
+      send: UP,
+      expect: DOWN,
+      comm: "tt-client",
+    });
+    const reports = await client.finished();
+    await server.finished();
+    const x = { server, client, serverPort, clientPorts: reports.map((r) => r.lport as number) };
+    const wanted = (i: number) =>
+      flag === "-L" ? ends(x, "::1", i).server : ends(x, "::1", i).client;
+    await until("both sessions", () => tracer.lines().length >= 3);
+    const { code, stdout } = await tracer.stop();
+    assert.equal(code, 0);
+    for (const i of [0, 1]) assert.ok(lineMs(stdout.split("\n"), columnsPrefix(wanted(i))) > 0);
+    const portColumn = flag === "-L" ? 3 : 5;
+    for (const row of rows(stdout)) {
+      assert.equal(row[portColumn], String(serverPort), row.join(" "));
+    }
+  }
+});
+
+Deno.test("life -4 and -6 keep one address family and drop the other", async () => {
+  for (const [flag, ip] of [["-4", "4"], ["-6", "6"]]) {
+    const tracer = await Tracer.start(["life", flag, "-w"]);
+    const v4 = await exchange("127.0.0.1");
+    const v6 = await exchange("::1");
+    const kept = ip === "4" ? ends(v4, "127.0.0.1") : ends(v6, "::1");
+    await until("the kept sessions", () => has(tracer.lines(), kept.client.lport));
+    const { code, stdout } = await tracer.stop();
+    assert.equal(code, 0);
+    const lines = stdout.split("\n");
+    for (const end of [kept.client, kept.server]) {
+      assert.ok(lineMs(lines, widePrefix(end, Number(ip))) > 0);
+    }
+    for (const row of rows(stdout)) assert.equal(row[2], ip, row.join(" "));
+  }
+});
+
+Deno.test("life rejects bad input with a one-line error and exit status 2", async () => {
+  const cases: [string[], string][] = [
+    [["life", "-x"], "tcptools life: error: unrecognized arguments: -x"],
+    [["life", "--bogus"], "tcptools life: error: unrecognized arguments: --bogus"],
+    [["life", "-p", "abc"], "tcptools life: error: argument -p/--pid: invalid PID: 'abc'"],
+    [["life", "-p", "0"], "tcptools life: error: argument -p/--pid: invalid PID: '0'"],
+    [["life", "-p"], "tcptools life: error: argument -p/--pid: expected one argument"],
+    [
+      ["life", "-L", "70000"],
+      "tcptools life: error: argument -L/--localport: invalid port: '70000'",
+    ],
+    [["life", "-D", "80,0"], "tcptools life: error: argument -D/--remoteport: invalid port: '0'"],
+    [["life", "-L", "http"], "tcptools life: error: argument -L/--localport: invalid port: 'http'"],
+    [
+      ["life", "-4", "-6"],
+      "tcptools life: error: argument -6/--ipv6: not allowed with argument -4/--ipv4",
+    ],
+    [
+      ["life", "-s", "--json"],
+      "tcptools life: error: argument --json: not allowed with argument -s/--csv",
+    ],
+    [["life", "extra"], "tcptools life: error: unrecognized arguments: extra"],
+    [["nosuch"], "tcptools: error: unknown command 'nosuch'"],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stdout, stderr } = await runTcptools(args);
+    assert.equal(code, 2, args.join(" "));
+    assert.equal(stdout, "");
+    assert.ok(
+      stderr.split("\n").some((l) => l.startsWith(message)),
+      `${args.join(" ")}: ${stderr}`,
+    );
+    assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
+  }
+});
+
+Deno.test("life --help, tcptools --help and --version print to stdout and exit 0", async () => {
+  const help = await runTcptools(["life", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: tcptools life \[-h\] \[-T\] \[-t\] \[-w\]/);
+  assert.match(help.stdout, /\nexamples:\n {4}tcptools life +# trace all TCP sessions\n/);
+  const top = await runTcptools(["--help"]);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /^usage: tcptools <command>/);
+  assert.match(top.stdout, /\n {2}life +one line per TCP session/);
+  const version = await runTcptools(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^tcptools \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("life without privileges says what it needs, exit status 1", async () => {
+  // Root's user ID without any capability: what an unprivileged user has.
+  const [cmd, args] = tcptools(["life"]);
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      "--bounding-set=-all",
+      "--inh-caps=-all",
+      "--securebits=+noroot,+noroot_locked",
+      "--",
+      cmd,
+      ...args,
+    ],
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1);
+  assert.equal(new TextDecoder().decode(out.stdout), "");
+  assert.equal(
+    stderr,
+    "tcptools life: needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs: " +
+      "run it with sudo\n",
+  );
+});
+
+Deno.test("life without kernel BTF says so in one line, exit status 1", async () => {
+  const { code, stdout, stderr } = await runTcptools(["life"], {
+    TCPTOOLS_BTF: "/nonexistent/vmlinux",
+  });
+  assert.equal(code, 1);
+  assert.equal(stdout, "");
+  assert.match(
+    stderr,
+    /^tcptools life: no kernel BTF at \/nonexistent\/vmlinux: .*CONFIG_DEBUG_INFO_BTF/,
+  );
+  assert.equal(stderr.split("\n").length, 2, "one line");
+});
+
+Deno.test("life ends cleanly with status 0 on SIGTERM and SIGHUP", async () => {
+  for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+    const tracer = await Tracer.start(["life"]);
+    const x = await exchange("127.0.0.1");
+    await until("a session", () => has(tracer.lines(), x.clientPorts[0]));
+    const { code, stderr } = await tracer.stop(signal);
+    assert.equal(code, 0, signal);
+    assert.equal(stderr, "");
+  }
+});
+
+Deno.test("life exits quietly with status 0 when its stdout is closed", async () => {
+  const [cmd, args] = tcptools(["life"]);
+  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
+  const reader = child.stdout.getReader();
+  const header = await reader.read(); // attached
+  assert.ok(header.value && header.value.length > 0);
+  await reader.cancel(); // closes our end of the pipe, like `| head -1` exiting
+  for (let i = 0; i < 3; i++) await exchange("127.0.0.1", { up: 1, down: 1 });
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  assert.equal(status.code, 0);
+  assert.equal(stderr, "");
 });
