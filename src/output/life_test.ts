@@ -73,13 +73,13 @@ Deno.test("-t counts seconds from the first printed session with 6 decimals", ()
     f.header(),
     "TIME(s)   PID   COMM       LADDR           LPORT RADDR           RPORT TX_KB RX_KB MS",
   );
-  assert.match(f.line(v4), /^0\.000000  22597 recordProg /);
-  assert.match(f.line(v6), /^0\.000059  26321 sshd       /);
+  assert.ok(f.line(v4).startsWith("0.000000  22597 recordProg 127.0.0.1 "));
+  assert.ok(f.line(v6).startsWith("0.000059  26321 sshd       fe80::"));
 });
 
 Deno.test("-T prefixes the local time of printing", () => {
   const f = formatter({ time: true });
-  assert.match(f.header()!, /^TIME     PID   COMM /);
+  assert.ok(f.header()!.startsWith("TIME     PID   COMM "));
   assert.match(f.line(v4), /^\d\d:\d\d:\d\d 22597 recordProg /);
 });
 

@@ -1,0 +1,435 @@
+/*
+ * tcptools launcher: the first part of the single-file executable that
+ * scripts/package.ts assembles when `deno compile` is not available.
+ *
+ * File layout (all offsets absolute, integers little-endian):
+ *
+ *   [this program, static ELF][Deno runtime ELF][app JS (deno bundle)][trailer]
+ *
+ *   trailer (TRAILER_SIZE = 48 bytes, the last bytes of the file):
+ *     u64 runtime_offset, u64 runtime_size, u64 app_offset, u64 app_size,
+ *     char magic[16] = "TCPTOOLS_PAYLOAD"
+ *
+ * Keep this layout in sync with concatenate() in scripts/package.ts.
+ *
+ * What it does: copies the runtime into an anonymous executable file (a
+ * memfd), copies the app into a second memfd that survives exec, and replaces
+ * itself with
+ *
+ *   tcptools run <DENO_FLAGS> /proc/self/fd/<app> <user args unchanged>
+ *
+ * Because exec replaces this process, the runtime's exit status, signals,
+ * pid, stdio and controlling terminal are the program's own.
+ *
+ * It is linked statically so the file runs on any x86-64 Linux, whatever its
+ * libc; the runtime itself still needs glibc (it is the stock Deno binary).
+ * It needs /proc mounted: it finds its own file as /proc/self/exe, and Deno
+ * opens the app as /proc/self/fd/<app> (there is no other way to hand a
+ * memfd to `deno run` as its main module).
+ *
+ * Errors are one line on stderr and exit status 1.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Linux 6.3 added these; older headers (and kernels) do not know them. */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef O_TMPFILE
+#define O_TMPFILE (020000000 | O_DIRECTORY)
+#endif
+
+#define MAGIC "TCPTOOLS_PAYLOAD"
+#define MAGIC_SIZE 16
+#define TRAILER_SIZE (4 * 8 + MAGIC_SIZE)
+
+/*
+ * Deno flags, and why:
+ *   -A           the tracer needs FFI, /sys, /proc, env, run: all of them.
+ *   --no-prompt  belt and braces: a missing permission throws, never asks.
+ *   --no-config  Deno 2.9.6 looks for deno.json(c) and package.json from the
+ *                main module's directory up, here /proc/self/fd, /proc and
+ *                /; a stray /deno.json or /package.json (common in
+ *                containers) would otherwise be loaded, or break the start
+ *                if it is not Deno's (tested in a chroot). This also turns
+ *                off import maps, workspaces and node_modules handling.
+ *   --no-lock    never read or write a deno.lock.
+ *   --no-remote  the bundle is self-contained: an https:/jsr:/npm: import
+ *   --no-npm     left in it is a packaging bug (scripts/package.ts checks),
+ *                so fail rather than touch the network. node: builtins
+ *                still work.
+ *   --ext=js     /proc/self/fd/N has no extension to infer the type from.
+ *   -q           Deno prints nothing of its own (downloads, warnings); the
+ *                app's output, and its uncaught errors, are unaffected.
+ * No --no-check: `deno run` does not type-check, and the bundle is JS.
+ */
+static const char *const DENO_FLAGS[] = {
+    "-A", "--no-prompt", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--ext=js", "-q",
+};
+#define N_DENO_FLAGS (sizeof DENO_FLAGS / sizeof DENO_FLAGS[0])
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	/* Build the whole line first so it reaches stderr in one write(). */
+	char line[1024];
+	int n = snprintf(line, sizeof line, "tcptools: ");
+	va_list ap;
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof line - 2)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* nothing more we can do */
+	}
+	_exit(1);
+}
+
+static uint64_t get_u64le(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * Copies len bytes at offset off of in into out (at its current position).
+ * sendfile() keeps the ~100 MB runtime in the kernel (page cache to shmem)
+ * instead of bouncing it through a user buffer; read/write is the fallback
+ * for kernels or file types where sendfile refuses. Returns 0 or an errno.
+ */
+static int copy_range(int out, int in, uint64_t off, uint64_t len)
+{
+	off_t pos = (off_t)off;
+	uint64_t left = len;
+	while (left > 0) {
+		size_t chunk = left > 0x40000000 ? 0x40000000 : (size_t)left;
+		ssize_t n = sendfile(out, in, &pos, chunk);
+		if (n > 0) {
+			left -= (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return EIO; /* the file is shorter than the trailer says */
+		if (left == len && (errno == EINVAL || errno == ENOSYS))
+			break; /* refused before copying anything: use read/write */
+		return errno;
+	}
+	static char buf[1 << 16];
+	while (left > 0) {
+		size_t want = left > sizeof buf ? sizeof buf : (size_t)left;
+		ssize_t n = pread(in, buf, want, pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(out, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return errno;
+			done += w;
+		}
+		pos += n;
+		left -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * memfd_create() that asks for the exec bit explicitly when `exec` is set and
+ * for a no-exec seal otherwise. Under vm.memfd_noexec=2, MFD_EXEC fails
+ * with EACCES and, depending on the kernel version, a memfd with neither
+ * flag is refused or silently sealed no-exec. Kernels before 6.3 know
+ * neither flag (EINVAL): retry without. Returns the fd or -1 with errno set.
+ */
+static int make_memfd(const char *name, unsigned int flags, int exec)
+{
+	int fd = memfd_create(name, flags | (exec ? MFD_EXEC : MFD_NOEXEC_SEAL));
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create(name, flags);
+	return fd;
+}
+
+/*
+ * An unnamed file in dir (O_TMPFILE, or mkstemp() then unlink at once), so
+ * that nothing is ever left on disk, not even if we are killed. Returns an
+ * O_RDWR fd or -1 with errno set.
+ */
+static int make_unnamed_file(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0700);
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -1; /* e.g. EACCES, EROFS, ENOENT: mkstemp would fail too */
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/tcptools-runtime-XXXXXX", dir) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (fchmod(fd, 0700) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Replaces this process with the runtime in fd. Does not return on success;
+ * on failure returns the errno of the exec. An fd that is open for writing
+ * cannot be executed (ETXTBSY), so a plain file is first reopened read-only
+ * through /proc and the writable fd closed.
+ */
+static int exec_fd(int fd, int reopen, char **argv)
+{
+	char path[32];
+	if (reopen) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		int ro = open(path, O_RDONLY | O_CLOEXEC);
+		if (ro < 0)
+			return errno;
+		close(fd);
+		fd = ro;
+	}
+	/*
+	 * The fd is close-on-exec: the kernel opens the ELF before it closes
+	 * the fd, so that is fine for a binary (it would not be for a #! script),
+	 * and the runtime does not inherit a stray fd.
+	 *
+	 * execveat(fd, "", AT_EMPTY_PATH) is the same exec as
+	 * execve("/proc/self/fd/<fd>"), but recent kernels (seen on 6.18) name
+	 * the process after the file ("memfd:tcptools" in ps, top, pgrep)
+	 * instead of after the fd number ("5"; older kernels do that for
+	 * both). Kernels without execveat (before 3.19) get the /proc path.
+	 */
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	if (errno == ENOSYS) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		execv(path, argv);
+	}
+	int e = errno;
+	close(fd);
+	return e;
+}
+
+/*
+ * DENO_DIR, Deno's cache directory, is always set, to a directory nobody can
+ * create, whatever the user's DENO_DIR says:
+ *   - Without it Deno 2.9.6 needs a home directory: with HOME unset and no
+ *     passwd entry (env -i in a minimal chroot or container) it exits with
+ *     "Could not resolve global Deno cache directory".
+ *   - Deno writes into it on every run, even for a bundle (sqlite caches). A
+ *     tracer copied onto a server must not leave files behind (or mix them
+ *     into a Deno user's cache, root-owned under sudo).
+ *   - An unwritable one costs only the V8 code cache (~35 ms per start, which
+ *     keeps startup within budget): Deno silently keeps its caches in memory
+ *     (tested with HOME unset, unwritable HOME, read-only root).
+ * Nobody, not even root, can create a directory in procfs, and /proc is
+ * known to be procfs here since /proc/self/exe opened. (/dev/null/x would do
+ * too, but a minimal chroot may lack /dev and then root could create it.)
+ */
+static void set_deno_dir(void)
+{
+	setenv("DENO_DIR", "/proc/tcptools-no-cache", 1);
+}
+
+/*
+ * ENOENT from exec of an existing file means its ELF interpreter is missing:
+ * the runtime is the stock, glibc-linked Deno, so on a musl-only system
+ * (Alpine) the loader it names does not exist. Reads that name from the
+ * runtime's PT_INTERP for the error message.
+ */
+static void die_no_interpreter(int self, uint64_t runtime_off)
+{
+	Elf64_Ehdr eh;
+	char interp[256] = "its ELF interpreter";
+	if (pread(self, &eh, sizeof eh, (off_t)runtime_off) == (ssize_t)sizeof eh &&
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64) {
+		for (unsigned i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			off_t at = (off_t)(runtime_off + eh.e_phoff + (uint64_t)i * eh.e_phentsize);
+			if (pread(self, &ph, sizeof ph, at) != (ssize_t)sizeof ph)
+				break;
+			if (ph.p_type == PT_INTERP && ph.p_filesz < sizeof interp) {
+				ssize_t n = pread(self, interp, ph.p_filesz,
+						  (off_t)(runtime_off + ph.p_offset));
+				interp[n > 0 ? n : 0] = '\0';
+				break;
+			}
+		}
+	}
+	die("cannot execute the embedded runtime: %s is missing (it needs glibc)", interp);
+}
+
+int main(int argc, char **argv)
+{
+	/*
+	 * If we were started with stdin, stdout or stderr closed, the fds
+	 * opened below would take their numbers and the runtime would print
+	 * into the app's memfd. Fill any gap with /dev/null first.
+	 */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
+			break;
+
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		die("cannot open /proc/self/exe: %s (is /proc mounted?)", strerror(errno));
+
+	struct stat st;
+	if (fstat(self, &st) < 0)
+		die("cannot stat /proc/self/exe: %s", strerror(errno));
+	unsigned char trailer[TRAILER_SIZE];
+	uint64_t size = (uint64_t)st.st_size;
+	if (size < TRAILER_SIZE ||
+	    pread(self, trailer, TRAILER_SIZE, (off_t)(size - TRAILER_SIZE)) != TRAILER_SIZE ||
+	    memcmp(trailer + 32, MAGIC, MAGIC_SIZE) != 0)
+		die("no embedded runtime found in this file (truncated or not built by scripts/package.ts)");
+	uint64_t runtime_off = get_u64le(trailer), runtime_len = get_u64le(trailer + 8);
+	uint64_t app_off = get_u64le(trailer + 16), app_len = get_u64le(trailer + 24);
+	uint64_t end = size - TRAILER_SIZE;
+	if (runtime_off > end || runtime_len > end - runtime_off || app_off > end ||
+	    app_len > end - app_off || runtime_len == 0)
+		die("corrupt trailer in this file (payload outside the file)");
+
+	/*
+	 * The app: a memfd WITHOUT close-on-exec, so that the runtime can open
+	 * it as /proc/self/fd/<n> after exec. It stays open (unused) for the
+	 * life of the process. It is never executed, hence the no-exec seal.
+	 */
+	int app = make_memfd("tcptools.js", MFD_ALLOW_SEALING, 0);
+	int err;
+	if (app < 0) {
+		/* No memfd at all (pre-3.17 kernel or seccomp): an unnamed file. */
+		const char *tmp = getenv("TMPDIR");
+		app = make_unnamed_file(tmp && *tmp ? tmp : "/tmp");
+		if (app < 0)
+			die("cannot create a file for the embedded app: %s", strerror(errno));
+		/* make_unnamed_file sets close-on-exec: clear it for this one. */
+		fcntl(app, F_SETFD, 0);
+	}
+	if ((err = copy_range(app, self, app_off, app_len)) != 0)
+		die("cannot copy the embedded app: %s", strerror(err));
+	/* Read-only from now on; failure (no sealing, tmpfile) is harmless. */
+	fcntl(app, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+
+	/* argv: tcptools run <flags> /proc/self/fd/<app> <argv[1..]> */
+	char app_path[32];
+	snprintf(app_path, sizeof app_path, "/proc/self/fd/%d", app);
+	char **args = calloc((size_t)argc + N_DENO_FLAGS + 4, sizeof *args);
+	if (!args)
+		die("out of memory");
+	size_t k = 0;
+	args[k++] = "tcptools";
+	args[k++] = "run";
+	for (size_t i = 0; i < N_DENO_FLAGS; i++)
+		args[k++] = (char *)DENO_FLAGS[i];
+	args[k++] = app_path;
+	for (int i = 1; i < argc; i++)
+		args[k++] = argv[i];
+	args[k] = NULL;
+
+	/*
+	 * Environment: the user's, plus
+	 *   DENO_NO_UPDATE_CHECK=1  Deno 2.9.6 checks dl.deno.land for a new
+	 *       release on `deno run` when stderr is a terminal (seen with
+	 *       strace); the runtime is pinned by the build, and a tracer must
+	 *       not make DNS queries or print "new release" notices.
+	 *   DENO_DISABLE_NODE_SHIM=1  when no `node` is on PATH, Deno 2.9.6
+	 *       symlinks DENO_DIR/node_compat_bin/node to its own executable
+	 *       and prepends that directory to the app's PATH. Here the link
+	 *       would point at "/memfd:tcptools (deleted)", and with PATH unset
+	 *       (env -i) the app's PATH would become that directory alone, so
+	 *       commands it runs by name would no longer be found.
+	 *   DENO_DIR  see set_deno_dir().
+	 * DENO_NO_PACKAGE_JSON is not set: --no-config already stops package.json
+	 * discovery (tested), and the variable would leak into any deno the app
+	 * runs. Note that Deno looks for deno.json/package.json from the main
+	 * module's directory up (/proc/self/fd, /proc, /), not from the cwd.
+	 *
+	 * These variables are visible to the app and its children.
+	 */
+	setenv("DENO_NO_UPDATE_CHECK", "1", 1);
+	setenv("DENO_DISABLE_NODE_SHIM", "1", 1);
+	set_deno_dir();
+
+	/* 1. The runtime in a memfd: no disk, nothing left behind. */
+	char why[512];
+	int runtime = make_memfd("tcptools", MFD_CLOEXEC | MFD_ALLOW_SEALING, 1);
+	if (runtime < 0) {
+		snprintf(why, sizeof why, "memfd_create: %s", strerror(errno));
+	} else if ((err = copy_range(runtime, self, runtime_off, runtime_len)) != 0) {
+		snprintf(why, sizeof why, "memfd copy: %s", strerror(err));
+		close(runtime);
+	} else {
+		fcntl(runtime, F_ADD_SEALS,
+		      F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+		err = exec_fd(runtime, 0, args);
+		if (err == ENOENT)
+			die_no_interpreter(self, runtime_off);
+		/* EACCES here is typically vm.memfd_noexec=2 (or an LSM). */
+		snprintf(why, sizeof why, "exec memfd: %s", strerror(err));
+	}
+
+	/*
+	 * 2. Fallback: an unnamed 0700 file in $TMPDIR, then /tmp. It costs a
+	 * write of the runtime to that filesystem and fails on noexec mounts,
+	 * but it leaves nothing behind: it has no name before exec, and the
+	 * kernel frees it when the process exits.
+	 */
+	const char *dirs[] = {getenv("TMPDIR"), "/tmp"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		const char *dir = dirs[i];
+		if (!dir || !*dir || (i > 0 && dirs[0] && strcmp(dirs[0], dir) == 0))
+			continue;
+		size_t used = strlen(why);
+		int fd = make_unnamed_file(dir);
+		if (fd < 0) {
+			snprintf(why + used, sizeof why - used, "; %s: %s", dir, strerror(errno));
+			continue;
+		}
+		if ((err = copy_range(fd, self, runtime_off, runtime_len)) != 0) {
+			close(fd);
+			snprintf(why + used, sizeof why - used, "; %s: %s", dir, strerror(err));
+			continue;
+		}
+		err = exec_fd(fd, 1, args);
+		if (err == ENOENT)
+			die_no_interpreter(self, runtime_off);
+		snprintf(why + used, sizeof why - used, "; exec from %s: %s", dir, strerror(err));
+	}
+	die("cannot execute the embedded runtime: %s (is vm.memfd_noexec=2 set?)", why);
+}
