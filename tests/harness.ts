@@ -113,6 +113,11 @@ export class Tracer {
     return this.#stdout.lines();
   }
 
+  /** Sends `signal` without waiting (e.g. SIGSTOP to stall the consumer). */
+  signal(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
   /** Sends `signal` and waits for the exit; returns everything printed. */
   async stop(signal: Deno.Signal = "SIGINT"): Promise<Finished> {
     try {

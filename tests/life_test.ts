@@ -398,3 +398,32 @@ Deno.test("life exits quietly with status 0 when its stdout is closed", async ()
   assert.equal(status.code, 0);
   assert.equal(stderr, "");
 });
+
+Deno.test("life counts and reports every session a full ring buffer could not take", async () => {
+  const sessions = 100;
+  const server = Peer.spawn("serve", { host: "127.0.0.1", count: sessions, send: 1, expect: 1 });
+  const serverPort = (await server.report(1)).port as number;
+  // One page of ring buffer holds 39 records; only the server's sessions pass -L.
+  const tracer = await Tracer.start(["life", "-s", "--ring-kb", "4", "-L", String(serverPort)]);
+  tracer.signal("SIGSTOP"); // the consumer stalls while the sessions close
+  const client = Peer.spawn("connect", {
+    host: "127.0.0.1",
+    port: serverPort,
+    count: sessions,
+    send: 1,
+    expect: 1,
+  });
+  await client.finished();
+  await server.finished();
+  tracer.signal("SIGCONT");
+  const { code, stdout, stderr } = await tracer.stop();
+  assert.equal(code, 0);
+  const printed = stdout.trimEnd().split("\n").slice(1);
+  for (const row of printed) assert.equal(row.split(",")[4], String(serverPort));
+  const reports = [...stderr.matchAll(/^tcptools life: lost (\d+) events \((\d+) in total\)/gm)];
+  assert.ok(reports.length > 0, `no loss reported: ${stderr}`);
+  const lost = Number(reports[reports.length - 1][2]);
+  assert.equal(reports.reduce((sum, r) => sum + Number(r[1]), 0), lost);
+  assert.ok(lost > 0);
+  assert.equal(printed.length + lost, sessions, "every session is printed or counted as lost");
+});

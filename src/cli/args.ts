@@ -61,6 +61,31 @@ export function portList(value: string): number[] {
   return ports;
 }
 
+/** Default size of the event ring buffer, KiB. */
+export const DEFAULT_RING_KB = 4096;
+
+/** argparse type: a ring buffer size in KiB, a power of two from 4 (one page) to 1048576. */
+export function ringKb(value: string): number {
+  const n = DIGITS.test(value) ? Number(value) : NaN;
+  if (!(n >= 4 && n <= 1048576 && (n & (n - 1)) === 0)) {
+    throw new ArgumentTypeError(
+      `invalid size: '${value}' (expected KiB as a power of two from 4 to 1048576)`,
+    );
+  }
+  return n;
+}
+
+/** Adds --ring-kb: how much the kernel may buffer while user space is busy. */
+export function addRingFlag(parser: ArgumentParser): void {
+  parser.add_argument("--ring-kb", {
+    type: ringKb,
+    default: DEFAULT_RING_KB,
+    metavar: "KB",
+    help: `ring buffer size in KiB, a power of two (default ${DEFAULT_RING_KB}); ` +
+      "events that find it full are counted and reported as lost",
+  });
+}
+
 /** Adds the mutually exclusive -4/--ipv4 and -6/--ipv6 flags. */
 export function addFamilyFlags(parser: ArgumentParser): void {
   const family = parser.add_mutually_exclusive_group();

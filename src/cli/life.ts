@@ -7,7 +7,7 @@ import { decodeLifeEvent } from "../events/life.ts";
 import { LifeFormatter, type LifeStyle } from "../output/life.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
-import { addFamilyFlags, familyFilter, newParser, pid, portList } from "./args.ts";
+import { addFamilyFlags, addRingFlag, familyFilter, newParser, pid, portList } from "./args.ts";
 import { trace } from "./trace.ts";
 
 const PROG = "tcptools life";
@@ -24,6 +24,7 @@ export interface LifeOptions {
   remoteport: number[] | undefined;
   ipv4: boolean;
   ipv6: boolean;
+  ring_kb: number;
 }
 
 /** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
@@ -79,6 +80,7 @@ export function parseLifeArgs(argv: string[]): LifeOptions {
     help: "comma-separated list of remote ports to trace",
   });
   addFamilyFlags(parser);
+  addRingFlag(parser);
   return parser.parse_args(argv) as LifeOptions;
 }
 
@@ -107,6 +109,7 @@ export function life(argv: string[]): Promise<number> {
       filter_rport: options.remoteport ? 1 : 0,
     },
     portMaps: { lports: options.localport ?? [], rports: options.remoteport ?? [] },
+    ringBytes: options.ring_kb * 1024,
     decode: decodeLifeEvent,
     format: (event) => formatter.line(event),
     header: header === undefined ? [] : [header],

@@ -63,9 +63,13 @@ function describe(error: unknown): { line: string; status: number } {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === "-h" || command === "--help") {
+    if (command === undefined) {
+      Deno.stderr.writeSync(new TextEncoder().encode(HELP));
+      return 2;
+    }
+    if (command === "-h" || command === "--help") {
       await Deno.stdout.write(new TextEncoder().encode(HELP));
-      return command === undefined ? 2 : 0;
+      return 0;
     }
     if (command === "-V" || command === "--version") {
       await Deno.stdout.write(new TextEncoder().encode(`tcptools ${VERSION}\n`));

@@ -23,7 +23,7 @@ export interface TraceSpec<Event> {
   /** Port filter maps to fill: map name -> ports (u16 keys). */
   portMaps?: Record<string, number[]>;
   /** Ring buffer size in bytes (a power of two, at least a page). */
-  ringBytes?: number;
+  ringBytes: number;
   decode(record: DataView): Event;
   /** Returns the line for an event, or undefined to print nothing. */
   format(event: Event): string | undefined;
@@ -31,7 +31,6 @@ export interface TraceSpec<Event> {
   header: string[];
 }
 
-const DEFAULT_RING_BYTES = 4 << 20;
 /** Longest wait before lost events are looked at again. */
 const POLL_MS = 1000;
 const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -47,7 +46,7 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
   checkEnvironment();
   using object = BpfObject.open(spec.program, { btfPath: btfPath() });
   object.setGlobals(spec.globals);
-  object.setMaxEntries("events", spec.ringBytes ?? DEFAULT_RING_BYTES);
+  object.setMaxEntries("events", spec.ringBytes);
   object.load();
   for (const [map, ports] of Object.entries(spec.portMaps ?? {})) {
     for (const port of ports) {
