@@ -26,15 +26,19 @@ struct {
 	__type(value, __u64);
 } lost_events SEC(".maps");
 
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+	if (lost)
+		*lost += 1;
+}
+
 static __always_inline void *reserve_event(__u64 size)
 {
 	void *event = bpf_ringbuf_reserve(&events, size, 0);
-	if (!event) {
-		__u32 zero = 0;
-		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
-		if (lost)
-			*lost += 1;
-	}
+	if (!event)
+		count_lost();
 	return event;
 }
 
@@ -52,6 +56,13 @@ static __always_inline void *reserve_event(__u64 size)
 static __always_inline int port_listed(void *map, __u16 port)
 {
 	return bpf_map_lookup_elem(map, &port) != 0;
+}
+
+/* inet_sock_set_state also fires for other protocols on inet sockets (SCTP,
+ * MPTCP's own socket): only TCP sockets are traced. */
+static __always_inline int is_tcp(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
 }
 
 static __always_inline __u32 current_pid(void)

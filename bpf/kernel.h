@@ -51,6 +51,7 @@ struct sock_common {
 struct sock {
 	struct sock_common __sk_common;
 	__u16 sk_protocol;
+	int sk_err; /* the errno a failed connect() reports */
 } __attribute__((preserve_access_index));
 
 /* Bit numbers in sock_common.skc_flags; read through CO-RE enum relocation. */

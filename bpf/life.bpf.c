@@ -37,11 +37,6 @@ struct {
 /* Puts the event struct into the object's BTF, where the layout check reads it. */
 struct life_event *unused_life_event __attribute__((unused));
 
-static __always_inline int tcp_protocol(const struct sock *sk)
-{
-	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
-}
-
 /* Which SYN/FIN sequence numbers the byte counters of a closing socket hold.
  * Our FIN is the last sequence number written (write_seq counts it), so once
  * it was sent, snd_una == write_seq means it was acknowledged. */
@@ -64,7 +59,7 @@ int BPF_PROG(life_set_state, const struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
 
-	if (!tcp_protocol(sk))
+	if (!is_tcp(sk))
 		return 0;
 
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);

@@ -36,7 +36,7 @@ function record(fields: {
 const v6loopback = [...Array(15).fill(0), 1];
 
 Deno.test("the decoder's offsets are those of struct life_event in the object's BTF", () => {
-  assert.deepEqual(lifeEventLayout, programs.life.event);
+  assert.deepEqual(lifeEventLayout, programs.life.structs.life_event);
 });
 
 Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () => {
