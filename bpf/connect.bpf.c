@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcptools connect and connlat: active TCP opens, from the
+ * sock:inet_sock_set_state tracepoint alone (as tp_btf).
+ *
+ * CLOSE -> SYN_SENT runs inside connect() (tcp_v4_connect/tcp_v6_connect) in
+ * the caller's context, after the route lookup chose the source address and
+ * before the ephemeral port is picked: PID, UID, COMM and addresses are exact
+ * there, the local port is not yet known. The next transition, SYN_SENT ->
+ * ESTABLISHED (SYN-ACK) or SYN_SENT -> CLOSE (RST, timeout, ICMP error, or the
+ * application gave up), is the answer; it runs in softirq, so the caller's
+ * identity is kept from the start. */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+#include "connect.h"
+
+#define ECONNREFUSED 111
+#define ETIMEDOUT 110
+
+/* Set by user space before load; the verifier drops the branches they disable. */
+const volatile __u32 target_pid = 0;     /* 0: every process */
+const volatile __u32 target_uid = 0;
+const volatile __u8 filter_uid = 0;      /* compare with target_uid (0 is a UID) */
+const volatile __u16 target_family = 0;  /* 0: both, else AF_INET or AF_INET6 */
+const volatile __u8 filter_dport = 0;    /* consult dports */
+const volatile __u8 report_at_start = 0; /* emit PENDING events inside connect() */
+const volatile __u8 report_at_end = 0;   /* emit an event at the answer */
+const volatile __u8 count_only = 0;      /* only count per destination (connect -c) */
+const volatile __u8 answered_only = 0;   /* at the answer: only SYN-ACK or RST (connlat) */
+const volatile __u64 min_latency_us = 0; /* at the answer: drop faster ones (connlat) */
+
+PORT_FILTER_MAP(dports);
+
+/* An attempt between connect() and its answer. */
+struct attempt {
+	__u64 start_ns;
+	__u32 pid;
+	__u32 uid;
+	char comm[TASK_COMM_LEN];
+};
+
+/* LRU, so attempts whose answer is never seen cannot fill it up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct attempt);
+} attempts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct connect_count_key);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+/* Put the shared structs into the object's BTF, where the layout check reads them. */
+struct connect_event *unused_connect_event __attribute__((unused));
+struct connect_count_key *unused_connect_count_key __attribute__((unused));
+
+static __always_inline void count(const struct sock *sk, __u16 family, __u16 dport)
+{
+	struct connect_count_key key = {};
+	__u64 zero = 0, *n;
+
+	read_addresses(sk, family, key.saddr, key.daddr);
+	key.dport = dport;
+	key.family = family;
+	n = bpf_map_lookup_elem(&counts, &key);
+	if (!n) {
+		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&counts, &key);
+	}
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		count_lost(); /* the table is full: reported like a lost event */
+}
+
+static __always_inline void fill(struct connect_event *e, const struct sock *sk, __u16 family,
+				 __u16 dport)
+{
+	e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	e->dport = dport;
+	e->family = family;
+	e->pad = 0;
+	e->pad2 = 0;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	read_addresses(sk, family, e->saddr, e->daddr);
+}
+
+static __always_inline int on_connect(const struct sock *sk, __u16 family, __u16 dport)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32;
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
+	__u64 now = bpf_ktime_get_ns();
+
+	if (target_pid && pid != target_pid)
+		return 0;
+	if (filter_uid && uid != target_uid)
+		return 0;
+	if (filter_dport && !port_listed(&dports, dport))
+		return 0;
+
+	if (count_only) {
+		count(sk, family, dport);
+		return 0;
+	}
+	if (report_at_start) {
+		struct connect_event *e = reserve_event(sizeof(*e));
+		if (e) {
+			e->start_us = now / 1000;
+			e->end_us = 0;
+			e->pid = pid;
+			e->uid = uid;
+			e->outcome = CONNECT_PENDING;
+			e->error = 0;
+			bpf_get_current_comm(e->comm, sizeof(e->comm));
+			fill(e, sk, family, dport);
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
+	if (report_at_end) {
+		struct attempt a = { .start_ns = now, .pid = pid, .uid = uid };
+		__u64 key = (__u64)sk;
+		bpf_get_current_comm(a.comm, sizeof(a.comm));
+		bpf_map_update_elem(&attempts, &key, &a, BPF_ANY);
+	}
+	return 0;
+}
+
+static __always_inline __u8 outcome_of(int newstate, int error)
+{
+	if (newstate == TCP_ESTABLISHED)
+		return CONNECT_ESTABLISHED;
+	if (error == ECONNREFUSED)
+		return CONNECT_REFUSED;
+	if (error == ETIMEDOUT)
+		return CONNECT_TIMED_OUT;
+	return error ? CONNECT_UNREACHABLE : CONNECT_ABORTED;
+}
+
+static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 family,
+				     __u16 dport)
+{
+	__u64 key = (__u64)sk;
+	struct attempt *a = bpf_map_lookup_elem(&attempts, &key);
+	if (!a)
+		return 0;
+
+	__u64 now = bpf_ktime_get_ns();
+	__u64 latency_us = (now - a->start_ns) / 1000;
+	int error = newstate == TCP_CLOSE ? BPF_CORE_READ(sk, sk_err) : 0;
+	__u8 outcome = outcome_of(newstate, error);
+	/* No local port: connect() failed before sending a SYN (e.g. no free
+	 * port), which bcc does not report either. */
+	__be16 sport = BPF_CORE_READ((struct inet_sock *)sk, inet_sport);
+
+	if (!sport || latency_us < min_latency_us ||
+	    (answered_only && outcome != CONNECT_ESTABLISHED && outcome != CONNECT_REFUSED)) {
+		bpf_map_delete_elem(&attempts, &key);
+		return 0;
+	}
+	struct connect_event *e = reserve_event(sizeof(*e));
+	if (e) {
+		e->start_us = a->start_ns / 1000;
+		e->end_us = now / 1000;
+		e->pid = a->pid;
+		e->uid = a->uid;
+		e->outcome = outcome;
+		e->error = error;
+		__builtin_memcpy(e->comm, a->comm, sizeof(e->comm));
+		fill(e, sk, family, dport);
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&attempts, &key);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(connect_set_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (oldstate != TCP_CLOSE && oldstate != TCP_SYN_SENT)
+		return 0;
+	if (!is_tcp(sk))
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (target_family && family != target_family)
+		return 0;
+	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+		return on_connect(sk, family, dport);
+	if (oldstate == TCP_SYN_SENT && report_at_end)
+		return on_answer(sk, newstate, family, dport);
+	return 0;
+}

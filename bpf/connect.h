@@ -1,0 +1,46 @@
+/* The one definition of the event tcptools connect and connlat receive: one
+ * active TCP open (connect()). src/events/connect.ts decodes it; a test
+ * compares that decoder's offsets with this struct in the object's BTF. */
+#ifndef TCPTOOLS_CONNECT_H
+#define TCPTOOLS_CONNECT_H
+
+#define TASK_COMM_LEN 16
+
+/* How the attempt ended, as far as the kernel knows when it is reported. */
+#define CONNECT_PENDING 0     /* reported inside connect(), before any answer */
+#define CONNECT_ESTABLISHED 1 /* SYN-ACK: SYN_SENT -> ESTABLISHED */
+#define CONNECT_REFUSED 2     /* RST: SYN_SENT -> CLOSE with ECONNREFUSED */
+#define CONNECT_TIMED_OUT 3   /* no answer: SYN_SENT -> CLOSE with ETIMEDOUT */
+#define CONNECT_UNREACHABLE 4 /* ICMP error: SYN_SENT -> CLOSE with another error */
+#define CONNECT_ABORTED 5     /* closed by the application before any answer */
+
+struct connect_event {
+	__u64 start_us;   /* bpf_ktime_get_ns() / 1000 at CLOSE -> SYN_SENT, in connect() */
+	__u64 end_us;     /* at the answer (SYN_SENT -> next state); 0 if PENDING */
+	__u32 pid;        /* thread-group id of the caller of connect() */
+	__u32 uid;        /* its real UID */
+	__u16 lport;      /* host order; 0 while PENDING unless the socket was bound */
+	__u16 dport;      /* host order */
+	__u16 family;     /* AF_INET or AF_INET6 */
+	__u8 outcome;     /* CONNECT_* */
+	__u8 pad;
+	__u32 error;      /* sk_err at the close (an errno), else 0 */
+	__u32 pad2;
+	__u8 saddr[16];   /* network order; the first 4 bytes for AF_INET */
+	__u8 daddr[16];
+	char comm[TASK_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct connect_event) == 88, "connect_event layout changed");
+
+/* Key of the per-destination counters of `tcptools connect -c`. */
+struct connect_count_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 dport;
+	__u16 family;
+};
+
+_Static_assert(sizeof(struct connect_count_key) == 36, "connect_count_key layout changed");
+
+#endif
