@@ -28,6 +28,7 @@ const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
 export class BpfObject {
   #object: Deno.PointerObject | null;
   #links: Deno.PointerObject[] = [];
+  #attachedFds: number[] = [];
   readonly name: ProgramName;
   // libbpf reads the ELF image and the options lazily until load: keep them alive.
   #keepAlive: unknown[];
@@ -141,6 +142,26 @@ export class BpfObject {
     return true;
   }
 
+  /** Every key and value of a loaded hash map (copies; the map may change meanwhile). */
+  *entries(
+    mapName: string,
+    keySize: number,
+    valueSize: number,
+  ): Generator<[Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]> {
+    const lib = libbpf();
+    const map = this.#map(mapName);
+    let key: Uint8Array<ArrayBuffer> | null = null;
+    for (;;) {
+      const next = new Uint8Array(keySize);
+      const rc = lib.bpf_map__get_next_key(map, key, next, BigInt(keySize));
+      if (rc === -2) return; // -ENOENT: no more keys
+      if (rc < 0) throw new BpfError(`iterate BPF map ${mapName}`, -rc);
+      const value = new Uint8Array(valueSize);
+      if (this.lookupMap(mapName, next, value)) yield [next, value];
+      key = next;
+    }
+  }
+
   /** Sums a per-CPU u64 counter (e.g. the lost-events map) over all CPUs. */
   sumPerCpu(mapName: string, index = 0): number {
     const cpus = libbpf().libbpf_num_possible_cpus();
@@ -168,12 +189,30 @@ export class BpfObject {
     const link = lib.bpf_program__attach(program);
     if (link === null) throw new BpfError(`attach BPF program ${programName}`, errno());
     this.#links.push(link);
+    this.#attachedFds.push(lib.bpf_program__fd(program));
+  }
+
+  /**
+   * How many times the kernel skipped an attached program because it was
+   * already running on that CPU (a softirq interrupting it): events that
+   * never reached the program. The kernel counts them per program and shows
+   * the count in the program's fdinfo (Linux 5.12+; 0 where absent).
+   */
+  missedRuns(): number {
+    let missed = 0;
+    for (const fd of this.#attachedFds) {
+      const info = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+      const match = /^recursion_misses:\s+(\d+)$/m.exec(info);
+      if (match) missed += Number(match[1]);
+    }
+    return missed;
   }
 
   /** Detaches every link, then unloads the object. Safe to call twice. */
   close(): void {
     const lib = libbpf();
     for (const link of this.#links.splice(0).reverse()) lib.bpf_link__destroy(link);
+    this.#attachedFds = [];
     if (this.#object !== null) {
       lib.bpf_object__close(this.#object);
       this.#object = null;

@@ -8,6 +8,7 @@
  */
 import { BpfObject, type ProgramName } from "../bpf/object.ts";
 import { RingReader } from "../bpf/ring_reader.ts";
+import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter } from "../output/writer.ts";
 import { btfPath, checkEnvironment } from "./environment.ts";
 
@@ -29,6 +30,10 @@ export interface TraceSpec<Event> {
   format(event: Event): string | undefined;
   /** Printed once, after attaching (so errors come before it). */
   header: string[];
+  /** Lines printed after tracing ends (e.g. a table read from a map). */
+  summary?: (object: BpfObject) => string[];
+  /** Keep libbpf's own messages on stderr. */
+  verbose?: boolean;
 }
 
 /** Longest wait before lost events are looked at again. */
@@ -44,6 +49,7 @@ function warn(line: string): void {
 /** Traces until stopped; resolves to the exit status. */
 export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
   checkEnvironment();
+  if (spec.verbose) showLibbpfLog();
   using object = BpfObject.open(spec.program, { btfPath: btfPath() });
   object.setGlobals(spec.globals);
   object.setMaxEntries("events", spec.ringBytes);
@@ -65,12 +71,15 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
   for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
   let lost = 0;
   const reportLost = () => {
-    const total = object.sumPerCpu("lost_events");
-    if (total > lost) {
+    const full = object.sumPerCpu("lost_events");
+    const skipped = object.missedRuns();
+    if (full + skipped > lost) {
       warn(
-        `${spec.tool}: lost ${total - lost} events (${total} in total): the ring buffer was full`,
+        `${spec.tool}: lost ${full + skipped - lost} events (${full + skipped} in total: ` +
+          `${full} with the ring buffer full, ${skipped} skipped by the kernel while the ` +
+          `program was busy on that CPU)`,
       );
-      lost = total;
+      lost = full + skipped;
     }
   };
   try {
@@ -82,6 +91,7 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
       reportLost();
     }
     reader.drain(); // what arrived before the signal is still printed
+    for (const line of spec.summary?.(object) ?? []) out.push(line);
     await out.flush();
     reportLost();
   } catch (error) {

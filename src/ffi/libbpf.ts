@@ -33,6 +33,8 @@ export const libbpfSymbols = {
   },
   /** int bpf_program__set_autoload(struct bpf_program *prog, bool autoload); */
   bpf_program__set_autoload: { parameters: ["pointer", "bool"], result: "i32" },
+  /** int bpf_program__fd(const struct bpf_program *prog); */
+  bpf_program__fd: { parameters: ["pointer"], result: "i32" },
   /** struct bpf_link *bpf_program__attach(const struct bpf_program *prog); */
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   /** int bpf_link__destroy(struct bpf_link *link); */
@@ -53,6 +55,12 @@ export const libbpfSymbols = {
    *                          void *value, size_t value_sz, __u64 flags); */
   bpf_map__lookup_elem: {
     parameters: ["pointer", "buffer", "usize", "buffer", "usize", "u64"],
+    result: "i32",
+  },
+  /** int bpf_map__get_next_key(const struct bpf_map *map, const void *cur_key, void *next_key,
+   *                           size_t key_sz); */
+  bpf_map__get_next_key: {
+    parameters: ["pointer", "buffer", "buffer", "usize"],
     result: "i32",
   },
   /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn sample_cb,
