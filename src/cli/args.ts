@@ -43,6 +43,15 @@ export function pid(value: string): number {
   return n;
 }
 
+/** argparse type: a user ID, 0..2^32-2 (2^32-1 is "no user"). */
+export function uid(value: string): number {
+  const n = DIGITS.test(value) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 0xfffffffe)) {
+    throw new ArgumentTypeError(`invalid UID: '${value}' (expected a number from 0 to 4294967294)`);
+  }
+  return n;
+}
+
 /** Most ports a list may name (the size of the in-kernel filter maps). */
 export const MAX_PORTS = 1024;
 

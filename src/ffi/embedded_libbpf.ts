@@ -16,6 +16,8 @@ import { type Libbpf, libbpfSymbols } from "./libbpf.ts";
 const MFD_CLOEXEC = 0x1;
 
 let opened: Deno.DynamicLibrary<typeof libbpfSymbols> | undefined;
+/** libbpf's own printer (to stderr), kept while it is silenced. */
+let defaultPrinter: Deno.PointerValue = null;
 /** Dependencies stay open as long as libbpf does. */
 const dependencies: Deno.DynamicLibrary<Record<never, never>>[] = [];
 
@@ -68,7 +70,13 @@ export function libbpf(): Libbpf {
     const system = Deno.env.get("TCPTOOLS_LIBBPF");
     opened = system ? Deno.dlopen(system, libbpfSymbols) : openEmbedded();
     // libbpf's own messages would duplicate ours; TCPTOOLS_DEBUG keeps them.
-    if (!Deno.env.get("TCPTOOLS_DEBUG")) opened.symbols.libbpf_set_print(null);
+    if (!Deno.env.get("TCPTOOLS_DEBUG")) defaultPrinter = opened.symbols.libbpf_set_print(null);
   }
   return opened.symbols;
+}
+
+/** Lets libbpf print its warnings and information on stderr again (-v). */
+export function showLibbpfLog(): void {
+  const lib = libbpf();
+  if (defaultPrinter !== null) lib.libbpf_set_print(defaultPrinter);
 }
