@@ -111,7 +111,7 @@ static __always_inline int on_connect(const struct sock *sk, __u16 family, __u16
 		struct connect_event *e = reserve_event(sizeof(*e));
 		if (e) {
 			e->start_us = now / 1000;
-			e->end_us = 0;
+			e->latency_us = 0;
 			e->pid = pid;
 			e->uid = uid;
 			e->outcome = CONNECT_PENDING;
@@ -165,7 +165,7 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 	struct connect_event *e = reserve_event(sizeof(*e));
 	if (e) {
 		e->start_us = a->start_ns / 1000;
-		e->end_us = now / 1000;
+		e->latency_us = latency_us;
 		e->pid = a->pid;
 		e->uid = a->uid;
 		e->outcome = outcome;
@@ -178,6 +178,20 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 	return 0;
 }
 
+/* An AF_INET6 socket talking to an IPv4-mapped address (::ffff:a.b.c.d).
+ * bcc sees its connect in tcp_v4_connect and reports it as IPv4, so -4
+ * keeps it (user space prints it as IPv4 unless -6 was asked for). */
+static __always_inline int v4_mapped_peer(const struct sock *sk)
+{
+	struct in6_addr daddr;
+
+	BPF_CORE_READ_INTO(&daddr, sk, __sk_common.skc_v6_daddr);
+	for (int i = 0; i < 10; i++)
+		if (daddr.s6_addr[i])
+			return 0;
+	return daddr.s6_addr[10] == 0xff && daddr.s6_addr[11] == 0xff;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(connect_set_state, const struct sock *sk, int oldstate, int newstate)
 {
@@ -186,7 +200,8 @@ int BPF_PROG(connect_set_state, const struct sock *sk, int oldstate, int newstat
 	if (!is_tcp(sk))
 		return 0;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (target_family && family != target_family)
+	if (target_family && family != target_family &&
+	    !(target_family == AF_INET && family == AF_INET6 && v4_mapped_peer(sk)))
 		return 0;
 	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 

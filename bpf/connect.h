@@ -16,7 +16,7 @@
 
 struct connect_event {
 	__u64 start_us;   /* bpf_ktime_get_ns() / 1000 at CLOSE -> SYN_SENT, in connect() */
-	__u64 end_us;     /* at the answer (SYN_SENT -> next state); 0 if PENDING */
+	__u64 latency_us; /* from start to the answer (SYN_SENT -> next state); 0 if PENDING */
 	__u32 pid;        /* thread-group id of the caller of connect() */
 	__u32 uid;        /* its real UID */
 	__u16 lport;      /* host order; 0 while PENDING unless the socket was bound */

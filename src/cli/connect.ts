@@ -1,0 +1,137 @@
+/**
+ * `tcptools connect`: every active TCP open (tcpconnect(8)).
+ *
+ * Without -L, each connect is printed from inside connect(), as soon as the
+ * SYN is about to leave. The local port is chosen later in connect(), so -L
+ * (and --json, which also reports the outcome) print each connect when its
+ * answer arrives instead: at the SYN-ACK, the RST, the timeout, or when the
+ * application gives up.
+ *
+ * @module
+ */
+import { decodeConnectCount, decodeConnectEvent } from "../events/connect.ts";
+import { ConnectFormatter, countTable } from "../output/connect.ts";
+import { TimeColumns } from "../output/time_columns.ts";
+import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
+import { connectCountKeyLayout } from "../events/connect.ts";
+import {
+  addFamilyFlags,
+  addRingFlag,
+  familyFilter,
+  newParser,
+  pid,
+  portList,
+  uid,
+} from "./args.ts";
+import { trace } from "./trace.ts";
+
+const PROG = "tcptools connect";
+
+/** Flags of `tcptools connect`. */
+export interface ConnectOptions {
+  timestamp: boolean;
+  pid: number | undefined;
+  port: number[] | undefined;
+  lport: boolean;
+  print_uid: boolean;
+  uid: number | undefined;
+  count: boolean;
+  json: boolean;
+  ipv4: boolean;
+  ipv6: boolean;
+  ring_kb: number;
+}
+
+/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+export function parseConnectArgs(argv: string[]): ConnectOptions {
+  const parser = newParser({
+    prog: PROG,
+    description: "Trace TCP connects",
+    examples: [
+      ["tcptools connect", "trace all TCP connect()s"],
+      ["tcptools connect -t", "include timestamps"],
+      ["tcptools connect -p 181", "only trace PID 181"],
+      ["tcptools connect -P 80", "only trace port 80"],
+      ["tcptools connect -P 80,81", "only trace port 80 and 81"],
+      ["tcptools connect -4", "only trace IPv4 family"],
+      ["tcptools connect -6", "only trace IPv6 family"],
+      ["tcptools connect -U", "include UID"],
+      ["tcptools connect -u 1000", "only trace UID 1000"],
+      ["tcptools connect -c", "count connects per src ip and dest ip/port"],
+      ["tcptools connect -L", "include LPORT while printing outputs"],
+      ["tcptools connect --json", "one JSON object per connect, with its outcome"],
+    ],
+  });
+  parser.add_argument("-t", "--timestamp", {
+    action: "store_true",
+    help: "include timestamp on output",
+  });
+  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
+  parser.add_argument("-P", "--port", {
+    type: portList,
+    metavar: "PORT",
+    help: "comma-separated list of destination ports to trace.",
+  });
+  addFamilyFlags(parser);
+  parser.add_argument("-L", "--lport", { action: "store_true", help: "include LPORT on output" });
+  parser.add_argument("-U", "--print-uid", { action: "store_true", help: "include UID on output" });
+  parser.add_argument("-u", "--uid", { type: uid, help: "trace this UID only" });
+  const mode = parser.add_mutually_exclusive_group();
+  mode.add_argument("-c", "--count", {
+    action: "store_true",
+    help: "count connects per src ip and dest ip/port",
+  });
+  mode.add_argument("--json", {
+    action: "store_true",
+    help: "one JSON object per connect, printed at its answer, with the outcome",
+  });
+  addRingFlag(parser);
+  return parser.parse_args(argv) as ConnectOptions;
+}
+
+/** Runs `tcptools connect`; resolves to the exit status. */
+export function connect(argv: string[]): Promise<number> {
+  const options = parseConnectArgs(argv);
+  const atAnswer = !options.count && (options.lport || options.json);
+  const formatter = new ConnectFormatter(
+    {
+      json: options.json,
+      timestamp: options.timestamp,
+      printUid: options.print_uid,
+      lport: options.lport,
+      ipv6: options.ipv6,
+    },
+    new TimeColumns(options.json ? monotonicToUnixOffsetUs() : 0),
+  );
+  const keySize = connectCountKeyLayout.size;
+  return trace({
+    tool: PROG,
+    program: "connect",
+    attach: ["connect_set_state"],
+    globals: {
+      target_pid: options.pid ?? 0,
+      target_uid: options.uid ?? 0,
+      filter_uid: options.uid === undefined ? 0 : 1,
+      target_family: familyFilter(options),
+      filter_dport: options.port ? 1 : 0,
+      report_at_start: options.count || atAnswer ? 0 : 1,
+      report_at_end: atAnswer ? 1 : 0,
+      count_only: options.count ? 1 : 0,
+      answered_only: 0,
+      min_latency_us: 0,
+    },
+    portMaps: { dports: options.port ?? [] },
+    ringBytes: options.ring_kb * 1024,
+    decode: decodeConnectEvent,
+    format: (event) => formatter.line(event),
+    header: options.count ? [formatter.header()[0]] : formatter.header(),
+    summary: options.count
+      ? (object) => {
+        const counts = [...object.entries("counts", keySize, 8)].map(([key, value]) =>
+          decodeConnectCount(new DataView(key.buffer), new DataView(value.buffer))
+        );
+        return countTable(counts, options.ipv6);
+      }
+      : undefined,
+  });
+}

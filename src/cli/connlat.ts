@@ -1,0 +1,115 @@
+/**
+ * `tcptools connlat`: every answered active TCP open with its latency, from
+ * the SYN leaving inside connect() to the SYN-ACK or RST (tcpconnlat(8)).
+ *
+ * @module
+ */
+import { ArgumentTypeError } from "argparse";
+import { decodeConnectEvent } from "../events/connect.ts";
+import { ConnlatFormatter } from "../output/connlat.ts";
+import { TimeColumns } from "../output/time_columns.ts";
+import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
+import { addFamilyFlags, addRingFlag, familyFilter, newParser, pid } from "./args.ts";
+import { trace } from "./trace.ts";
+
+const PROG = "tcptools connlat";
+
+/** Flags of `tcptools connlat`. */
+export interface ConnlatOptions {
+  timestamp: boolean;
+  pid: number | undefined;
+  lport: boolean;
+  verbose: boolean;
+  json: boolean;
+  ipv4: boolean;
+  ipv6: boolean;
+  ring_kb: number;
+  /** Minimum latency to show, ms (0: all). */
+  duration_ms: number;
+}
+
+/** argparse type of the positional minimum latency, as bcc checks it. */
+export function minimumMs(value: string): number {
+  const ms = value.trim() === "" ? NaN : Number(value);
+  if (Number.isNaN(ms)) throw new ArgumentTypeError("must be a float");
+  if (ms < 0) throw new ArgumentTypeError("must be positive");
+  return ms;
+}
+
+/** The in-kernel threshold: `int(duration_ms * 1000)` µs, as bcc computes it. */
+export function minimumUs(ms: number): number {
+  return Math.min(Math.trunc(ms * 1000), Number.MAX_SAFE_INTEGER);
+}
+
+/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+export function parseConnlatArgs(argv: string[]): ConnlatOptions {
+  const parser = newParser({
+    prog: PROG,
+    description: "Trace TCP connects and show connection latency",
+    examples: [
+      ["tcptools connlat", "trace all TCP connect()s"],
+      ["tcptools connlat 1", "trace connection latency slower than 1 ms"],
+      ["tcptools connlat 0.1", "trace connection latency slower than 100 us"],
+      ["tcptools connlat -t", "include timestamps"],
+      ["tcptools connlat -p 181", "only trace PID 181"],
+      ["tcptools connlat -L", "include LPORT while printing outputs"],
+      ["tcptools connlat -4", "trace IPv4 family only"],
+      ["tcptools connlat -6", "trace IPv6 family only"],
+      ["tcptools connlat --json", "one JSON object per connect, latency in ms"],
+    ],
+  });
+  parser.add_argument("-t", "--timestamp", {
+    action: "store_true",
+    help: "include timestamp on output",
+  });
+  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
+  parser.add_argument("-L", "--lport", { action: "store_true", help: "include LPORT on output" });
+  addFamilyFlags(parser);
+  parser.add_argument("duration_ms", {
+    nargs: "?",
+    default: 0,
+    type: minimumMs,
+    help: "minimum duration to trace (ms)",
+  });
+  parser.add_argument("-v", "--verbose", {
+    action: "store_true",
+    help: "print libbpf's messages about loading the BPF program",
+  });
+  parser.add_argument("--json", {
+    action: "store_true",
+    help: "one JSON object per connect (latency in ms, outcome)",
+  });
+  addRingFlag(parser);
+  return parser.parse_args(argv) as ConnlatOptions;
+}
+
+/** Runs `tcptools connlat`; resolves to the exit status. */
+export function connlat(argv: string[]): Promise<number> {
+  const options = parseConnlatArgs(argv);
+  const formatter = new ConnlatFormatter(
+    { json: options.json, timestamp: options.timestamp, lport: options.lport },
+    new TimeColumns(options.json ? monotonicToUnixOffsetUs() : 0),
+  );
+  return trace({
+    tool: PROG,
+    program: "connect",
+    attach: ["connect_set_state"],
+    globals: {
+      target_pid: options.pid ?? 0,
+      target_uid: 0,
+      filter_uid: 0,
+      target_family: familyFilter(options),
+      filter_dport: 0,
+      report_at_start: 0,
+      report_at_end: 1,
+      count_only: 0,
+      answered_only: 1, // bcc measures to the first answer: a SYN-ACK or a RST
+      min_latency_us: minimumUs(options.duration_ms),
+    },
+    ringBytes: options.ring_kb * 1024,
+    decode: decodeConnectEvent,
+    format: (event) => formatter.line(event),
+    header: formatter.header(),
+    verbose: options.verbose,
+  });
+}
