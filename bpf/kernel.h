@@ -28,9 +28,11 @@ enum {
 	TCP_NEW_SYN_RECV = 12,
 };
 
+/* A fixed 16-byte ABI type, copied whole: no field relocation wanted (the
+ * kernel names its bytes in6_u.u6_addr8; s6_addr is a macro there). */
 struct in6_addr {
 	__u8 s6_addr[16];
-} __attribute__((preserve_access_index));
+};
 
 /* Fields sit inside anonymous unions in the kernel; CO-RE matching looks
  * through anonymous members, so they are declared flat here. */

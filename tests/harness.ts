@@ -73,6 +73,7 @@ export class Tracer {
     this.#child = child;
     this.#stdout = new Collected(child.stdout);
     this.#stderr = new Collected(child.stderr);
+    child.status.then(() => this.#exited = true);
   }
 
   /** Starts `tcptools <args>` and waits for its first stdout line (the header). */
@@ -84,6 +85,10 @@ export class Tracer {
     );
     if (options.waitForHeader ?? true) {
       await until("the tracer's header", () => tracer.lines().length > 0 || tracer.#exited);
+    }
+    if (tracer.#exited) {
+      const { code, stderr } = await tracer.stop();
+      throw new Error(`tcptools ${args.join(" ")} exited with ${code}: ${stderr}`);
     }
     return tracer;
   }
@@ -124,7 +129,6 @@ export class Tracer {
       this.#child.kill(signal);
     } catch { /* already gone */ }
     const status = await this.#child.status;
-    this.#exited = true;
     await Promise.all([this.#stdout.done, this.#stderr.done]);
     return { code: status.code, stdout: this.#stdout.text, stderr: this.#stderr.text };
   }
@@ -142,12 +146,28 @@ export class Peer {
     this.#stderr = new Collected(child.stderr);
   }
 
-  /** Starts `peer.ts <mode> ...`; as `uid`, if given. */
-  static spawn(mode: "serve" | "connect", options: Record<string, string | number>): Peer {
+  /**
+   * Starts `peer.ts <mode> ...`; as user `uid` if given (through setpriv, which
+   * execs in place, so the PID is the peer's).
+   */
+  static spawn(
+    mode: "serve" | "connect",
+    options: Record<string, string | number>,
+    uid?: number,
+  ): Peer {
     const args = ["run", "-A", join(root, "tests", "peer.ts"), mode];
     for (const [k, v] of Object.entries(options)) args.push(`--${k}`, String(v));
+    const [cmd, argv] = uid === undefined ? [Deno.execPath(), args] : ["setpriv", [
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      "--clear-groups",
+      Deno.execPath(),
+      ...args,
+    ]];
+    // Another user cannot use root's Deno cache: an unwritable DENO_DIR keeps it in memory.
+    const env: Record<string, string> = uid === undefined ? {} : { DENO_DIR: "/proc/no-cache" };
     return new Peer(
-      new Deno.Command(Deno.execPath(), { args, stdin: "null", stdout: "piped", stderr: "piped" })
+      new Deno.Command(cmd, { args: argv, env, stdin: "null", stdout: "piped", stderr: "piped" })
         .spawn(),
     );
   }

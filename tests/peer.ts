@@ -7,11 +7,14 @@
  *
  *   peer.ts serve   --host H [--port P] --count N --send B --expect B [--comm C]
  *   peer.ts connect --host H --port P   --count N --send B --expect B [--comm C]
+ *                   [--delay-ms D]
  *
  * `serve` prints {"port":P} once listening, then for each connection reads
  * `expect` bytes, writes `send` bytes, and closes after the client has.
  * `connect` writes `send` bytes, reads `expect` bytes, and closes first.
- * `connect` to a closed port prints {"refused":true}.
+ * `connect` waits `delay-ms` first (so a test can learn its PID), and also
+ * reports how long each connect() took as it measured it (`connect_ms`);
+ * to a closed port it prints {"refused":true,"connect_ms":…}.
  *
  * @module
  */
@@ -26,6 +29,7 @@ const { positionals, values } = parseArgs({
     send: { type: "string", default: "0" },
     expect: { type: "string", default: "0" },
     comm: { type: "string" },
+    "delay-ms": { type: "string", default: "0" },
   },
 });
 const [mode] = positionals;
@@ -76,23 +80,26 @@ if (mode === "serve") {
   }
   listener.close();
 } else if (mode === "connect") {
+  await new Promise((resolve) => setTimeout(resolve, Number(values["delay-ms"])));
   for (let i = 0; i < count; i++) {
     let conn: Deno.Conn;
+    const started = performance.now();
     try {
       conn = await Deno.connect({ hostname: host, port: Number(values.port) });
     } catch (error) {
       if (error instanceof Deno.errors.ConnectionRefused) {
-        report({ refused: true });
+        report({ refused: true, connect_ms: performance.now() - started });
         continue;
       }
       throw error;
     }
+    const connectMs = performance.now() - started;
     await writeAll(conn, send);
     await readExactly(conn, expect);
     const local = conn.localAddr as Deno.NetAddr;
     const remote = conn.remoteAddr as Deno.NetAddr;
     conn.close();
-    report({ lport: local.port, rport: remote.port });
+    report({ lport: local.port, rport: remote.port, connect_ms: connectMs });
   }
 } else {
   console.error("usage: peer.ts serve|connect ...");

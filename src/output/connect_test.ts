@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import type { ConnectEvent } from "../events/connect.ts";
+import {
+  asBccReports,
+  type ConnectFormatOptions,
+  ConnectFormatter,
+  countTable,
+} from "./connect.ts";
+import { ConnlatFormatter } from "./connlat.ts";
+import { TimeColumns } from "./time_columns.ts";
+
+const curl: ConnectEvent = {
+  startUs: 2_000_000,
+  latencyUs: 1650,
+  pid: 1469,
+  uid: 1000,
+  comm: "curl",
+  ip: 4,
+  saddr: "10.201.219.236",
+  lport: 57266,
+  daddr: "54.245.105.25",
+  dport: 80,
+  outcome: "established",
+  error: 0,
+};
+
+function connect(options: Partial<ConnectFormatOptions>): ConnectFormatter {
+  return new ConnectFormatter(
+    { json: false, timestamp: false, printUid: false, lport: false, ipv6: false, ...options },
+    new TimeColumns(),
+  );
+}
+
+Deno.test("connect prints bcc's banner, header and line, with the empty DNS column", () => {
+  const f = connect({});
+  assert.deepEqual(f.header(), [
+    "Tracing connect ... Hit Ctrl-C to end",
+    "PID     COMM         IP SADDR            DADDR            DPORT ",
+  ]);
+  assert.equal(f.line(curl), "1469    curl         4  10.201.219.236   54.245.105.25    80     ");
+});
+
+Deno.test("connect -t -U -L adds the time, UID and LPORT columns", () => {
+  const f = connect({ timestamp: true, printUid: true, lport: true });
+  assert.equal(
+    f.header()[1],
+    "TIME(s)  UID   PID     COMM         IP SADDR            LPORT  DADDR            DPORT ",
+  );
+  assert.equal(
+    f.line(curl),
+    "0.000    1000  1469    curl         4  10.201.219.236   57266  54.245.105.25    80     ",
+  );
+  assert.ok(f.line({ ...curl, startUs: 3_500_000 }).startsWith("1.500    1000  "));
+});
+
+Deno.test("an IPv4-mapped connect reads as IPv4 unless -6 keeps it IPv6", () => {
+  const mapped = { ...curl, ip: 6 as const, saddr: "::ffff:127.0.0.1", daddr: "::ffff:127.0.0.2" };
+  assert.deepEqual(
+    [asBccReports(mapped, false).ip, asBccReports(mapped, false).daddr],
+    [4, "127.0.0.2"],
+  );
+  assert.equal(asBccReports(mapped, true), mapped);
+  const v6 = { ...curl, ip: 6 as const, saddr: "::1", daddr: "::1" };
+  assert.equal(asBccReports(v6, false), v6);
+});
+
+Deno.test("the -c table lists IPv4 then IPv6, most connects first", () => {
+  assert.deepEqual(
+    countTable([
+      { ip: 6, saddr: "::1", daddr: "::1", dport: 22, count: 9 },
+      { ip: 4, saddr: "192.168.10.50", daddr: "172.217.21.194", dport: 443, count: 3 },
+      { ip: 4, saddr: "192.168.10.50", daddr: "172.217.21.194", dport: 80, count: 70 },
+    ], false),
+    [
+      "",
+      "LADDR                     RADDR                     RPORT                CONNECTS  ",
+      "192.168.10.50             172.217.21.194            80                   70        ",
+      "192.168.10.50             172.217.21.194            443                  3         ",
+      "::1                       ::1                       22                   9         ",
+    ],
+  );
+});
+
+Deno.test("JSON carries the outcome and the latency, null while pending", () => {
+  const f = connect({ json: true });
+  assert.deepEqual(f.header(), []);
+  const answered = JSON.parse(f.line(curl));
+  assert.equal(answered.outcome, "established");
+  assert.equal(answered.latency_ms, 1.65);
+  assert.equal(answered.error, null);
+  const pending = JSON.parse(f.line({ ...curl, outcome: "pending", latencyUs: 0 }));
+  assert.equal(pending.latency_ms, null);
+});
+
+Deno.test("connlat prints bcc's header and line with LAT rounded half to even", () => {
+  const f = new ConnlatFormatter(
+    { json: false, timestamp: false, lport: false },
+    new TimeColumns(),
+  );
+  assert.deepEqual(f.header(), [
+    "PID     COMM         IP SADDR            DADDR            DPORT LAT(ms)",
+  ]);
+  assert.equal(
+    f.line(curl),
+    "1469    curl         4  10.201.219.236   54.245.105.25    80    1.65",
+  );
+  assert.ok(f.line({ ...curl, latencyUs: 1125 }).endsWith(" 1.12"));
+  const l = new ConnlatFormatter({ json: false, timestamp: true, lport: true }, new TimeColumns());
+  assert.deepEqual(l.header(), [
+    "TIME(s)  PID     COMM         IP SADDR            LPORT  DADDR            DPORT LAT(ms)",
+  ]);
+  assert.equal(
+    l.line(curl),
+    "0.000    1469    curl         4  10.201.219.236   57266  54.245.105.25    80    1.65",
+  );
+});

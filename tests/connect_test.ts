@@ -1,0 +1,274 @@
+/**
+ * `tcptools connect` end to end: real connects made by peer processes, each
+ * line checked against the peer's PID, UID, ports and addresses.
+ */
+import assert from "node:assert/strict";
+import { exchange, Peer, runTcptools, Tracer, until } from "./harness.ts";
+
+const BANNER = "Tracing connect ... Hit Ctrl-C to end";
+const NOBODY = 65534;
+
+/** A server on `host` that takes `count` connections, and its port. */
+async function server(host: string, count = 1): Promise<{ peer: Peer; port: number }> {
+  const peer = Peer.spawn("serve", { host, count, send: 1, expect: 1, comm: "tt-server" });
+  return { peer, port: (await peer.report(1)).port as number };
+}
+
+/** A port nothing listens on: a listener's, closed again. */
+function closedPort(host: string): number {
+  const listener = Deno.listen({ hostname: host, port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** bcc's default line: PID COMM IP SADDR DADDR DPORT, then the empty DNS column. */
+function line(c: { pid: number; ip: number; saddr: string; daddr: string; dport: number }) {
+  return `${String(c.pid).padEnd(7)} ${"tt-client".padEnd(12)} ${String(c.ip).padEnd(2)} ` +
+    `${c.saddr.padEnd(16)} ${c.daddr.padEnd(16)} ${String(c.dport).padEnd(6)} `;
+}
+
+/** The lines (text or JSON) about process `pid`. */
+function linesOf(stdout: string, pid: number): string[] {
+  return stdout.split("\n").filter((l) =>
+    l.includes(` ${pid} `) || l.startsWith(`${pid} `) || l.includes(`"pid":${pid},`)
+  );
+}
+
+Deno.test("connect prints each connect once with the caller's UID, PID, COMM and addresses", async () => {
+  const tracer = await Tracer.start(["connect", "-U"]);
+  const v4 = await exchange("127.0.0.1", { up: 1, down: 1 });
+  const v6 = await exchange("::1", { up: 1, down: 1 });
+  await until("both connects", () => linesOf(tracer.lines().join("\n"), v6.client.pid).length > 0);
+  const { code, stdout, stderr } = await tracer.stop();
+  assert.equal(code, 0);
+  assert.equal(stderr, "");
+  const lines = stdout.split("\n");
+  assert.equal(lines[0], BANNER);
+  assert.equal(lines[1], "UID   PID     COMM         IP SADDR            DADDR            DPORT ");
+  for (const [x, address, ip] of [[v4, "127.0.0.1", 4], [v6, "::1", 6]] as const) {
+    const expected = "0".padEnd(6) +
+      line({ pid: x.client.pid, ip, saddr: address, daddr: address, dport: x.serverPort });
+    assert.deepEqual(linesOf(stdout, x.client.pid), [expected]);
+    assert.deepEqual(linesOf(stdout, x.server.pid), [], "the server made no connect");
+  }
+});
+
+Deno.test("connect -L prints the local port the connect got", async () => {
+  const tracer = await Tracer.start(["connect", "-L", "-t"]);
+  const v4 = await exchange("127.0.0.1", { up: 1, down: 1 });
+  const v6 = await exchange("::1", { up: 1, down: 1 });
+  await until("both connects", () => linesOf(tracer.lines().join("\n"), v6.client.pid).length > 0);
+  const { code, stdout } = await tracer.stop();
+  assert.equal(code, 0);
+  const lines = stdout.split("\n");
+  assert.equal(
+    lines[1],
+    "TIME(s)  PID     COMM         IP SADDR            LPORT  DADDR            DPORT ",
+  );
+  for (const [x, address, ip] of [[v4, "127.0.0.1", 4], [v6, "::1", 6]] as const) {
+    const [found] = linesOf(stdout, x.client.pid);
+    assert.match(found.slice(0, 9), /^\d+\.\d{3} +$/);
+    assert.equal(
+      found.slice(9),
+      `${String(x.client.pid).padEnd(7)} ${"tt-client".padEnd(12)} ${String(ip).padEnd(2)} ` +
+        `${address.padEnd(16)} ${String(x.clientPorts[0]).padEnd(6)} ${address.padEnd(16)} ` +
+        `${String(x.serverPort).padEnd(6)} `,
+    );
+  }
+});
+
+Deno.test("connect reports a refused connect, and --json gives its outcome", async () => {
+  for (const args of [["connect"], ["connect", "--json"]]) {
+    const json = args.includes("--json");
+    const tracer = await Tracer.start(args, { waitForHeader: !json });
+    if (json) await tracer.probeUntilFirstLine(() => exchange("127.0.0.1", { up: 1, down: 1 }));
+    const port = closedPort("127.0.0.1");
+    const client = Peer.spawn("connect", { host: "127.0.0.1", port, comm: "tt-client" });
+    const [report] = await client.finished();
+    assert.equal(report.refused, true);
+    await until(
+      "the refused connect",
+      () => linesOf(tracer.lines().join("\n"), client.pid).length > 0,
+    );
+    const { code, stdout } = await tracer.stop();
+    assert.equal(code, 0);
+    if (!json) {
+      assert.deepEqual(linesOf(stdout, client.pid), [
+        line({ pid: client.pid, ip: 4, saddr: "127.0.0.1", daddr: "127.0.0.1", dport: port }),
+      ]);
+      continue;
+    }
+    const objects = stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const [found] = objects.filter((o) => o.pid === client.pid);
+    const { time, lport, latency_ms, ...rest } = found;
+    assert.deepEqual(rest, {
+      pid: client.pid,
+      uid: 0,
+      comm: "tt-client",
+      ip: 4,
+      saddr: "127.0.0.1",
+      daddr: "127.0.0.1",
+      dport: port,
+      outcome: "refused",
+      error: 111,
+    });
+    assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.ok(lport > 0);
+    assert.ok(latency_ms > 0 && latency_ms <= (report.connect_ms as number));
+  }
+});
+
+Deno.test("connect --json reports established connects with their local port and latency", async () => {
+  const tracer = await Tracer.start(["connect", "--json"], { waitForHeader: false });
+  await tracer.probeUntilFirstLine(() => exchange("127.0.0.1", { up: 1, down: 1 }));
+  const v6 = await exchange("::1", { up: 1, down: 1 });
+  await until(
+    "the connect",
+    () => tracer.lines().some((l) => l.includes(`"pid":${v6.client.pid},`)),
+  );
+  const { stdout } = await tracer.stop();
+  const [found] = stdout.trimEnd().split("\n").map((l) => JSON.parse(l)).filter((o) =>
+    o.pid === v6.client.pid
+  );
+  assert.equal(found.outcome, "established");
+  assert.equal(found.lport, v6.clientPorts[0]);
+  assert.equal(found.dport, v6.serverPort);
+  assert.equal(found.ip, 6);
+  assert.equal(found.error, null);
+  assert.ok(found.latency_ms > 0);
+});
+
+Deno.test("connect -P, -p and -u keep the matching connects and drop the others", async () => {
+  const a = await server("127.0.0.1", 2);
+  const b = await server("127.0.0.1", 2);
+  // Clients wait before connecting, so the tracer can be told their PIDs.
+  const client = { host: "127.0.0.1", send: 1, expect: 1, comm: "tt-client" };
+  const root = Peer.spawn("connect", { ...client, port: a.port, "delay-ms": 1500 });
+  const nobody = Peer.spawn("connect", { ...client, port: b.port, "delay-ms": 1500 }, NOBODY);
+  const tracers = {
+    port: await Tracer.start(["connect", "-P", String(a.port)]),
+    pid: await Tracer.start(["connect", "-p", String(nobody.pid)]),
+    uid: await Tracer.start(["connect", "-U", "-u", String(NOBODY)]),
+  };
+  await Promise.all([root.finished(), nobody.finished()]);
+  // Second round, swapped ports: -P must keep root's old target, now used by nobody.
+  const root2 = Peer.spawn("connect", { ...client, port: b.port });
+  const nobody2 = Peer.spawn("connect", { ...client, port: a.port }, NOBODY);
+  await Promise.all([root2.finished(), nobody2.finished(), a.peer.finished(), b.peer.finished()]);
+  await until(
+    "nobody's connect",
+    () => linesOf(tracers.uid.lines().join("\n"), nobody2.pid).length > 0,
+  );
+  const out = {
+    port: (await tracers.port.stop()).stdout,
+    pid: (await tracers.pid.stop()).stdout,
+    uid: (await tracers.uid.stop()).stdout,
+  };
+  const row = (pid: number, dport: number) =>
+    line({ pid, ip: 4, saddr: "127.0.0.1", daddr: "127.0.0.1", dport });
+  // -P a.port: root's first connect and nobody's second.
+  assert.deepEqual(linesOf(out.port, root.pid), [row(root.pid, a.port)]);
+  assert.deepEqual(linesOf(out.port, nobody2.pid), [row(nobody2.pid, a.port)]);
+  assert.deepEqual(linesOf(out.port, root2.pid), []);
+  assert.deepEqual(linesOf(out.port, nobody.pid), []);
+  for (const l of out.port.split("\n").slice(2, -1)) {
+    assert.ok(l.endsWith(` ${String(a.port).padEnd(6)} `), l);
+  }
+  // -p nobody.pid: only that process.
+  assert.deepEqual(out.pid.split("\n").slice(2, -1), [row(nobody.pid, b.port)]);
+  // -u 65534: both of nobody's connects, none of root's; -U shows the UID.
+  assert.deepEqual(linesOf(out.uid, nobody.pid), [
+    String(NOBODY).padEnd(6) + row(nobody.pid, b.port),
+  ]);
+  assert.deepEqual(linesOf(out.uid, nobody2.pid), [
+    String(NOBODY).padEnd(6) + row(nobody2.pid, a.port),
+  ]);
+  for (const l of out.uid.split("\n").slice(2, -1)) assert.ok(l.startsWith(String(NOBODY)), l);
+});
+
+Deno.test("connect -4 and -6 keep one address family and drop the other", async () => {
+  for (const [flag, ip] of [["-4", 4], ["-6", 6]] as const) {
+    const tracer = await Tracer.start(["connect", flag]);
+    const v4 = await exchange("127.0.0.1", { up: 1, down: 1 });
+    const v6 = await exchange("::1", { up: 1, down: 1 });
+    const [kept, dropped] = ip === 4 ? [v4, v6] : [v6, v4];
+    await until(
+      "the kept connect",
+      () => linesOf(tracer.lines().join("\n"), kept.client.pid).length > 0,
+    );
+    const { stdout } = await tracer.stop();
+    assert.equal(linesOf(stdout, kept.client.pid).length, 1);
+    assert.deepEqual(linesOf(stdout, dropped.client.pid), []);
+    for (const l of stdout.split("\n").slice(2, -1)) assert.equal(l.split(/ +/)[2], String(ip), l);
+  }
+});
+
+Deno.test("connect -c counts the connects per source, destination and port", async () => {
+  const tracer = await Tracer.start(["connect", "-c"]);
+  const v4 = await exchange("127.0.0.1", { count: 3, up: 1, down: 1 });
+  const v6 = await exchange("::1", { count: 2, up: 1, down: 1 });
+  const { code, stdout } = await tracer.stop();
+  assert.equal(code, 0);
+  const lines = stdout.split("\n");
+  assert.deepEqual(lines.slice(0, 3), [
+    BANNER,
+    "",
+    "LADDR                     RADDR                     RPORT                CONNECTS  ",
+  ]);
+  const row = (address: string, port: number, n: number) =>
+    `${address.padEnd(25)} ${address.padEnd(25)} ${String(port).padEnd(20)} ${
+      String(n).padEnd(10)
+    }`;
+  const v4Row = lines.indexOf(row("127.0.0.1", v4.serverPort, 3));
+  const v6Row = lines.indexOf(row("::1", v6.serverPort, 2));
+  assert.ok(v4Row > 2 && v6Row > v4Row, stdout);
+});
+
+Deno.test("connect rejects bad input with a one-line error and exit status 2", async () => {
+  const cases: [string[], string][] = [
+    [["connect", "-u", "x"], "tcptools connect: error: argument -u/--uid: invalid UID: 'x'"],
+    [["connect", "-P", "0"], "tcptools connect: error: argument -P/--port: invalid port: '0'"],
+    [["connect", "-p", "-1"], "tcptools connect: error: argument -p/--pid: expected one argument"],
+    [
+      ["connect", "-4", "-6"],
+      "tcptools connect: error: argument -6/--ipv6: not allowed with argument -4/--ipv4",
+    ],
+    [
+      ["connect", "-c", "--json"],
+      "tcptools connect: error: argument --json: not allowed with argument -c/--count",
+    ],
+    [["connect", "-d"], "tcptools connect: error: unrecognized arguments: -d"],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stdout, stderr } = await runTcptools(args);
+    assert.equal(code, 2, args.join(" "));
+    assert.equal(stdout, "");
+    assert.ok(
+      stderr.split("\n").some((l) => l.startsWith(message)),
+      `${args.join(" ")}: ${stderr}`,
+    );
+    assert.doesNotMatch(stderr, /^\s+at /m);
+  }
+});
+
+Deno.test("connect shows an IPv4-mapped connect of an IPv6 socket as IPv4, except under -6", async () => {
+  for (
+    const [flags, ip, address] of [[[], 4, "127.0.0.1"], [["-4"], 4, "127.0.0.1"], [
+      ["-6"],
+      6,
+      "::ffff:127.0.0.1",
+    ]] as const
+  ) {
+    const tracer = await Tracer.start(["connect", ...flags]);
+    const port = closedPort("127.0.0.1");
+    const client = Peer.spawn("connect", { host: "::ffff:127.0.0.1", port, comm: "tt-client" });
+    const [report] = await client.finished();
+    assert.equal(report.refused, true);
+    await until("the connect", () => linesOf(tracer.lines().join("\n"), client.pid).length > 0);
+    const { stdout } = await tracer.stop();
+    assert.deepEqual(linesOf(stdout, client.pid), [
+      line({ pid: client.pid, ip, saddr: address, daddr: address, dport: port }),
+    ]);
+  }
+});
