@@ -1,7 +1,9 @@
 /**
- * Benchmark: `tcptools life` against libbpf-tools `tcplife` (and no tracer)
- * under the same loopback connection flood (scripts/bench/flood.c), in
- * interleaved rounds, reported as one markdown table of medians.
+ * Benchmark: `tcptools life` against libbpf-tools `tcplife`, `tcptools
+ * connect` and `connlat` against a bpftrace one-liner on the same tracepoint
+ * (their C peers need kprobes), and no tracer, under the same loopback
+ * connection flood (scripts/bench/flood.c), in interleaved rounds, reported
+ * as one markdown table of medians.
  *
  * Usage: deno task bench [--rounds N] [--seconds S] [--workers W]   (as root)
  *
@@ -14,6 +16,11 @@ import { parseArgs } from "node:util";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TCPTOOLS = join(root, "dist", "tcptools");
 const TCPLIFE = "/usr/sbin/tcplife";
+const BPFTRACE = "/usr/bin/bpftrace";
+/** tcpconnect-tp from the bpftrace book: active opens from the tracepoint alone. */
+const BPFTRACE_CONNECT = 'BEGIN { printf("PID COMM DPORT\\n"); } ' +
+  "tracepoint:sock:inet_sock_set_state /args->oldstate == 7 && args->newstate == 2/ " +
+  '{ printf("%d %s %d \\n", pid, comm, args->dport); }';
 const TRACEFS = "/sys/kernel/tracing";
 /** Pause between attach and flood, so tracer start-up work is over. */
 const SETTLE_MS = 500;
@@ -22,7 +29,7 @@ const DRAIN_MS = 300;
 
 /** How the bench knows a tracer has attached. */
 type Ready =
-  | "header" // its header line is in the output file
+  | "header" // its column header ("PID ...") is in the output file
   // tcplife block-buffers stdout into a file, so its header only shows at
   // exit: wait for the bpf_link fd it gets from attaching instead.
   | "link";
@@ -32,6 +39,8 @@ interface Row {
   /** Tracer command line; none for the baseline. */
   command?: string[];
   ready?: Ready;
+  /** Lines a complete trace prints per connection: 2 for sessions (both ends), 1 for connects. */
+  perConnection?: number;
 }
 
 /** One row's numbers in one round (tracer fields are NaN for the baseline). */
@@ -42,7 +51,7 @@ interface Sample {
   cpuUsPerConn: number;
   startupCpuMs: number;
   linesPerConn: number;
-  /** 2 × connections − data lines: sessions the tracer did not print. */
+  /** perConnection × connections − data lines: events the tracer did not print. */
   missingLines: number;
   /** Lines about other TCP sessions on the machine. */
   otherLines: number;
@@ -207,7 +216,7 @@ async function measure(
     await waitFor(row.name, () => {
       if (row.ready === "link") return fdInfos(pid, "anon_inode:bpf_link").length > 0;
       try {
-        return Deno.readTextFileSync(outFile).includes("\n");
+        return /^PID /m.test(Deno.readTextFileSync(outFile));
       } catch {
         return false; // the shell has not created it yet
       }
@@ -235,8 +244,11 @@ async function measure(
   const stderr = Deno.readTextFileSync(errFile);
   if (end.signal) throw new Error(`${row.name} did not stop on SIGINT: ${stderr.trim()}`);
 
-  const [header, ...lines] = Deno.readTextFileSync(outFile).trimEnd().split("\n");
-  if (!header?.startsWith("PID")) throw new Error(`${row.name}: no header line in its output`);
+  const output = Deno.readTextFileSync(outFile).trimEnd().split("\n");
+  // Lines before the column header (a banner, bpftrace's "Attaching") are not events.
+  const header = output.findIndex((line) => line.startsWith("PID"));
+  if (header < 0) throw new Error(`${row.name}: no header line in its output`);
+  const lines = output.slice(header + 1);
   // Only the flood's sessions count (its port as a column of its own), so other
   // TCP traffic on the machine cannot pass for events.
   const floodLines = lines.filter((line) => line.includes(` ${f.port} `)).length;
@@ -248,7 +260,7 @@ async function measure(
     cpuUsPerConn: us(cpuAfter - cpuBefore) / f.connections,
     startupCpuMs: us(cpuBefore) / 1000,
     linesPerConn: floodLines / f.connections,
-    missingLines: 2 * f.connections - floodLines,
+    missingLines: row.perConnection! * f.connections - floodLines,
     otherLines: lines.length - floodLines,
     attachMs,
     rssMb,
@@ -311,7 +323,9 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const rows: Row[] = [{ name: "tcptools life", command: [TCPTOOLS, "life"], ready: "header" }];
+  const rows: Row[] = [
+    { name: "tcptools life", command: [TCPTOOLS, "life"], ready: "header", perConnection: 2 },
+  ];
   const notes: string[] = [];
   try {
     Deno.statSync(TCPLIFE);
@@ -319,9 +333,33 @@ async function main(): Promise<number> {
     if (!new Deno.Command("mountpoint", { args: ["-q", TRACEFS] }).outputSync().success) {
       run("mount", ["-t", "tracefs", "nodev", TRACEFS]);
     }
-    rows.push({ name: "libbpf-tools tcplife", command: [TCPLIFE], ready: "link" });
+    rows.push({
+      name: "libbpf-tools tcplife",
+      command: [TCPLIFE],
+      ready: "link",
+      perConnection: 2,
+    });
   } catch {
     notes.push(`libbpf-tools tcplife: skipped, ${TCPLIFE} not found (apt install libbpf-tools)`);
+  }
+  for (const tool of ["connect", "connlat"]) {
+    rows.push({
+      name: `tcptools ${tool}`,
+      command: [TCPTOOLS, tool],
+      ready: "header",
+      perConnection: 1,
+    });
+  }
+  try {
+    Deno.statSync(BPFTRACE);
+    rows.push({
+      name: "bpftrace tcpconnect-tp",
+      command: [BPFTRACE, "-e", BPFTRACE_CONNECT],
+      ready: "header",
+      perConnection: 1,
+    });
+  } catch {
+    notes.push(`bpftrace: skipped, ${BPFTRACE} not found (apt install bpftrace)`);
   }
   rows.push({ name: "no tracer" });
 
@@ -362,7 +400,7 @@ async function main(): Promise<number> {
     `flood: ${workers} client threads connect()+close() for ${seconds} s on 127.0.0.1; the server closes first`,
     "tracer CPU: utime+stime from flood start to just before SIGINT (start-up excluded, shown per round); " +
       "BPF program time is spent in the flooding threads and shows as fewer connections/s",
-    "lines/conn: data lines about the flood's port / connections; 2.0000 = client and server socket each seen",
+    "lines/conn: data lines about the flood's port / connections; complete is 2.0000 for sessions (client and server socket each seen), 1.0000 for connects",
     "attach: spawn to header line in the output file; tcplife block-buffers a file stdout (its header only " +
       "lands at exit), so for it: spawn to its bpf_link fd appearing in /proc/PID/fd",
     "missed: recursion_misses of the tracer's BPF programs (fdinfo): tracepoint hits the kernel skipped " +

@@ -420,7 +420,7 @@ Deno.test("life counts and reports every session a full ring buffer could not ta
   assert.equal(code, 0);
   const printed = stdout.trimEnd().split("\n").slice(1);
   for (const row of printed) assert.equal(row.split(",")[4], String(serverPort));
-  const reports = [...stderr.matchAll(/^tcptools life: lost (\d+) events \((\d+) in total: /gm)];
+  const reports = [...stderr.matchAll(/^tcptools life: lost (\d+) events \((\d+) in total\)/gm)];
   assert.ok(reports.length > 0, `no loss reported: ${stderr}`);
   const lost = Number(reports[reports.length - 1][2]);
   assert.equal(reports.reduce((sum, r) => sum + Number(r[1]), 0), lost);

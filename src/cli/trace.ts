@@ -69,17 +69,26 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
 
   const stop = () => reader.interrupt();
   for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
+  // Both counts only grow; each report gives what is new and the running total.
   let lost = 0;
+  let skipped = 0;
   const reportLost = () => {
     const full = object.sumPerCpu("lost_events");
-    const skipped = object.missedRuns();
-    if (full + skipped > lost) {
+    if (full > lost) {
+      warn(`${spec.tool}: lost ${full - lost} events (${full} in total): the ring buffer was full`);
+      lost = full;
+    }
+    // Skipped runs are tracepoint hits, most of them state changes the program
+    // would have ignored: they bound the missing events rather than count them.
+    const missed = object.missedRuns();
+    if (missed > skipped) {
       warn(
-        `${spec.tool}: lost ${full + skipped - lost} events (${full + skipped} in total: ` +
-          `${full} with the ring buffer full, ${skipped} skipped by the kernel while the ` +
-          `program was busy on that CPU)`,
+        `${spec.tool}: the kernel skipped ${
+          missed - skipped
+        } tracepoint hits (${missed} in total) ` +
+          "while the program was already running on that CPU: events may be missing",
       );
-      lost = full + skipped;
+      skipped = missed;
     }
   };
   try {
