@@ -54,6 +54,8 @@ struct sock {
 	struct sock_common __sk_common;
 	__u16 sk_protocol;
 	int sk_err; /* the errno a failed connect() reports */
+	__u32 sk_ack_backlog;     /* a listener's accept queue length */
+	__u32 sk_max_ack_backlog; /* and its limit (listen()'s backlog) */
 } __attribute__((preserve_access_index));
 
 /* Bit numbers in sock_common.skc_flags; read through CO-RE enum relocation. */
@@ -73,6 +75,33 @@ struct tcp_sock {
 	__u64 bytes_acked;
 	__u32 snd_una;
 	__u32 write_seq;
+} __attribute__((preserve_access_index));
+
+/* From a system call's return to the socket behind a file descriptor. */
+struct pt_regs {
+	unsigned long di;      /* first argument; x86-64 leaves it as the caller passed it */
+	unsigned long orig_ax; /* the system call number */
+} __attribute__((preserve_access_index));
+
+struct socket {
+	struct sock *sk;
+} __attribute__((preserve_access_index));
+
+struct file {
+	void *private_data; /* struct socket * for a socket's file */
+} __attribute__((preserve_access_index));
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+} __attribute__((preserve_access_index));
+
+struct files_struct {
+	struct fdtable *fdt;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	struct files_struct *files;
 } __attribute__((preserve_access_index));
 
 #endif

@@ -1,7 +1,7 @@
 /**
  * Benchmark: `tcptools life` against libbpf-tools `tcplife`, `tcptools
- * connect` and `connlat` against a bpftrace one-liner on the same tracepoint
- * (their C peers need kprobes), and no tracer, under the same loopback
+ * accept`, `connect` and `connlat` against a bpftrace one-liner on the same
+ * tracepoint (their C peers need kprobes), and no tracer, under the same loopback
  * connection flood (scripts/bench/flood.c), in interleaved rounds, reported
  * as one markdown table of medians.
  *
@@ -251,7 +251,8 @@ async function measure(
   const lines = output.slice(header + 1);
   // Only the flood's sessions count (its port as a column of its own), so other
   // TCP traffic on the machine cannot pass for events.
-  const floodLines = lines.filter((line) => line.includes(` ${f.port} `)).length;
+  // (Padded with spaces: accept's last column is the port, unpadded when 5 digits wide.)
+  const floodLines = lines.filter((line) => ` ${line} `.includes(` ${f.port} `)).length;
   const us = (ticks: number) => ticks / clockTicks * 1e6;
   return {
     connsPerSec: f.connections / f.seconds,
@@ -342,7 +343,7 @@ async function main(): Promise<number> {
   } catch {
     notes.push(`libbpf-tools tcplife: skipped, ${TCPLIFE} not found (apt install libbpf-tools)`);
   }
-  for (const tool of ["connect", "connlat"]) {
+  for (const tool of ["accept", "connect", "connlat"]) {
     rows.push({
       name: `tcptools ${tool}`,
       command: [TCPTOOLS, tool],

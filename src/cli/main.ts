@@ -7,11 +7,13 @@
 import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError, UsageError } from "./errors.ts";
+import { accept } from "./accept.ts";
 import { connect } from "./connect.ts";
 import { connlat } from "./connlat.ts";
 import { life } from "./life.ts";
 
 const SUBCOMMANDS: Record<string, { run(argv: string[]): Promise<number>; what: string }> = {
+  accept: { run: accept, what: "one line per accepted TCP connection, accept() (tcpaccept)" },
   connect: { run: connect, what: "one line per active TCP open, connect() (tcpconnect)" },
   connlat: { run: connlat, what: "active TCP opens with their SYN-to-answer latency (tcpconnlat)" },
   life: { run: life, what: "one line per TCP session when it closes (tcplife)" },

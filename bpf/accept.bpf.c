@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcptools accept: every TCP connection a process accepts.
+ *
+ * The passive open's state changes (SYN_RECV -> ESTABLISHED) run in softirq,
+ * where the current task is not the server, so they cannot name it. The exit
+ * of accept()/accept4() runs in the accepting process: the returned file
+ * descriptor leads, through the task's file table, to the new socket, and the
+ * first argument (still in the saved registers) to the listener. Attached as
+ * tp_btf to the raw sys_exit tracepoint: no tracefs, no kprobes. */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+#include "accept.h"
+
+/* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+#define NR_accept 43
+#define NR_accept4 288
+
+/* Set by user space before load; the verifier drops the branches they disable. */
+const volatile __u32 target_pid = 0;    /* 0: every process */
+const volatile __u16 target_family = 0; /* 0: both, else AF_INET or AF_INET6 */
+const volatile __u8 filter_lport = 0;   /* consult lports */
+
+PORT_FILTER_MAP(lports);
+
+/* Puts the event struct into the object's BTF, where the layout check reads it. */
+struct accept_event *unused_accept_event __attribute__((unused));
+
+/* The socket behind a descriptor of the current task, or NULL. */
+static __always_inline struct sock *socket_of(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **files;
+	struct file *file;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	files = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &files[fd]) || !file)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
+{
+	if (ret < 0)
+		return 0;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr != NR_accept && nr != NR_accept4)
+		return 0;
+
+	__u32 pid = current_pid();
+	if (target_pid && pid != target_pid)
+		return 0;
+
+	struct sock *sk = socket_of(ret);
+	if (!sk || !is_tcp(sk))
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (target_family && family != target_family)
+		return 0;
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (filter_lport && !port_listed(&lports, lport))
+		return 0;
+
+	struct accept_event *e = reserve_event(sizeof(*e));
+	if (!e)
+		return 0;
+	struct sock *listener = socket_of(BPF_CORE_READ(regs, di));
+	e->ts_us = bpf_ktime_get_ns() / 1000;
+	e->pid = pid;
+	e->backlog = listener ? BPF_CORE_READ(listener, sk_ack_backlog) : 0;
+	e->backlog_max = listener ? BPF_CORE_READ(listener, sk_max_ack_backlog) : 0;
+	e->lport = lport;
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->family = family;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	read_addresses(sk, family, e->laddr, e->raddr);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

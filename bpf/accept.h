@@ -1,0 +1,25 @@
+/* The one definition of the event tcptools accept receives: one TCP
+ * connection returned by accept() or accept4(). src/events/accept.ts decodes
+ * it; a test compares that decoder's offsets with this struct in the BTF. */
+#ifndef TCPTOOLS_ACCEPT_H
+#define TCPTOOLS_ACCEPT_H
+
+#define TASK_COMM_LEN 16
+
+struct accept_event {
+	__u64 ts_us;       /* bpf_ktime_get_ns() / 1000 when accept() returned */
+	__u32 pid;         /* thread-group id of the accepting process */
+	__u32 backlog;     /* the listener's accept queue length after this accept */
+	__u32 backlog_max; /* its limit */
+	__u16 lport;       /* host order */
+	__u16 rport;       /* host order */
+	__u16 family;      /* AF_INET or AF_INET6 */
+	__u8 pad[6];
+	__u8 laddr[16];    /* network order; the first 4 bytes for AF_INET */
+	__u8 raddr[16];
+	char comm[TASK_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct accept_event) == 80, "accept_event layout changed");
+
+#endif

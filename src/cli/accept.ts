@@ -1,0 +1,96 @@
+/**
+ * `tcptools accept`: every TCP connection a process accepts (tcpaccept(8)),
+ * attributed to the process whose accept() or accept4() returned it.
+ *
+ * @module
+ */
+import { decodeAcceptEvent } from "../events/accept.ts";
+import { AcceptFormatter } from "../output/accept.ts";
+import { TimeColumns } from "../output/time_columns.ts";
+import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
+import { addFamilyFlags, addRingFlag, familyFilter, newParser, pid, portList } from "./args.ts";
+import { trace } from "./trace.ts";
+
+const PROG = "tcptools accept";
+
+/** Flags of `tcptools accept`. */
+export interface AcceptOptions {
+  time: boolean;
+  timestamp: boolean;
+  pid: number | undefined;
+  port: number[] | undefined;
+  backlog: boolean;
+  json: boolean;
+  ipv4: boolean;
+  ipv6: boolean;
+  ring_kb: number;
+}
+
+/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+export function parseAcceptArgs(argv: string[]): AcceptOptions {
+  const parser = newParser({
+    prog: PROG,
+    description: "Trace TCP accepts",
+    examples: [
+      ["tcptools accept", "trace all TCP accept()s"],
+      ["tcptools accept -t", "include timestamps"],
+      ["tcptools accept -P 80,81", "only trace port 80 and 81"],
+      ["tcptools accept -p 181", "only trace PID 181"],
+      ["tcptools accept -4", "trace IPv4 family only"],
+      ["tcptools accept -6", "trace IPv6 family only"],
+      ["tcptools accept --backlog", "show the listen queue length and limit"],
+      ["tcptools accept --json", "one JSON object per accept"],
+    ],
+  });
+  parser.add_argument("-T", "--time", {
+    action: "store_true",
+    help: "include a time column (HH:MM:SS)",
+  });
+  parser.add_argument("-t", "--timestamp", {
+    action: "store_true",
+    help: "include timestamp on output",
+  });
+  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
+  parser.add_argument("-P", "--port", {
+    type: portList,
+    metavar: "PORT",
+    help: "comma-separated list of local ports to trace.",
+  });
+  addFamilyFlags(parser);
+  parser.add_argument("--backlog", {
+    action: "store_true",
+    help: "add the listen queue length (QLEN) and its limit (QMAX) after each accept",
+  });
+  parser.add_argument("--json", { action: "store_true", help: "one JSON object per accept" });
+  addRingFlag(parser);
+  return parser.parse_args(argv) as AcceptOptions;
+}
+
+/** Runs `tcptools accept`; resolves to the exit status. */
+export function accept(argv: string[]): Promise<number> {
+  const options = parseAcceptArgs(argv);
+  const formatter = new AcceptFormatter(
+    {
+      json: options.json,
+      time: options.time,
+      timestamp: options.timestamp,
+      backlog: options.backlog,
+    },
+    new TimeColumns(options.json ? monotonicToUnixOffsetUs() : 0),
+  );
+  return trace({
+    tool: PROG,
+    program: "accept",
+    attach: ["accept_exit"],
+    globals: {
+      target_pid: options.pid ?? 0,
+      target_family: familyFilter(options),
+      filter_lport: options.port ? 1 : 0,
+    },
+    portMaps: { lports: options.port ?? [] },
+    ringBytes: options.ring_kb * 1024,
+    decode: decodeAcceptEvent,
+    format: (event) => formatter.line(event),
+    header: formatter.header(),
+  });
+}

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import type { AcceptEvent } from "../events/accept.ts";
+import { type AcceptFormatOptions, AcceptFormatter } from "./accept.ts";
+import { TimeColumns } from "./time_columns.ts";
+
+const sshd: AcceptEvent = {
+  tsUs: 1_000_000,
+  pid: 907,
+  comm: "sshd",
+  ip: 4,
+  raddr: "192.168.56.1",
+  rport: 32324,
+  laddr: "192.168.56.102",
+  lport: 22,
+  backlog: 0,
+  backlogMax: 128,
+};
+
+function formatter(options: Partial<AcceptFormatOptions>): AcceptFormatter {
+  return new AcceptFormatter(
+    { json: false, time: false, timestamp: false, backlog: false, ...options },
+    new TimeColumns(),
+  );
+}
+
+Deno.test("accept prints bcc tcpaccept's header and line, LPORT padded last", () => {
+  const f = formatter({});
+  assert.deepEqual(f.header(), [
+    "PID     COMM         IP RADDR            RPORT LADDR            LPORT",
+  ]);
+  assert.equal(
+    f.line(sshd),
+    "907     sshd         4  192.168.56.1     32324 192.168.56.102   22   ",
+  );
+});
+
+Deno.test("-T -t put TIME before TIME(s), and --backlog adds QLEN and QMAX", () => {
+  const f = formatter({ time: true, timestamp: true, backlog: true });
+  assert.deepEqual(f.header(), [
+    "TIME     TIME(s)  PID     COMM         IP RADDR            RPORT LADDR            LPORT QLEN  QMAX ",
+  ]);
+  const line = f.line(sshd);
+  assert.match(line.slice(0, 9), /^\d\d:\d\d:\d\d $/);
+  assert.equal(
+    line.slice(9),
+    "0.000    907     sshd         4  192.168.56.1     32324 192.168.56.102   22    0     128  ",
+  );
+});
+
+Deno.test("an IPv6 accept overflows the 16-wide address columns as bcc's does", () => {
+  const v6 = { ...sshd, ip: 6 as const, raddr: "1234:ab12:2040:5020:2299:0:5:0", laddr: "::1" };
+  assert.equal(
+    formatter({}).line(v6),
+    "907     sshd         6  1234:ab12:2040:5020:2299:0:5:0 32324 ::1              22   ",
+  );
+});
