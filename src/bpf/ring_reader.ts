@@ -86,6 +86,11 @@ export class RingReader {
     return !this.#interrupted;
   }
 
+  /** True once `interrupt()` (or `close()`) was called. */
+  get interrupted(): boolean {
+    return this.#interrupted;
+  }
+
   /** Makes a pending and every later `wait()` resolve to false at once. */
   interrupt(): void {
     if (this.#interrupted || this.#wake < 0) return;
