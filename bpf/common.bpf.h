@@ -42,6 +42,70 @@ static __always_inline void *reserve_event(__u64 size)
 	return event;
 }
 
+/* The kernel skips a tracing program when its tracepoint fires again on a
+ * CPU where it is already running (a softirq interrupting it: kernel/trace/
+ * bpf_trace.c, __bpf_trace_run, counts it in the program's recursion_misses).
+ * Each tool therefore attaches its handler twice: the primary marks itself
+ * busy while it runs, and the backup, which runs on every hit too, handles
+ * only the hits that found the primary busy, i.e. the ones it was skipped
+ * for. A hit is lost only if both were running; user space reports
+ * primary misses minus rescued hits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} primary_busy SEC(".maps");
+
+/* Per CPU: hits the backup handled because the primary was busy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rescued_events SEC(".maps");
+
+static __always_inline __u64 *primary_flag(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&primary_busy, &zero);
+}
+
+/* In the backup: was this hit one the primary was skipped for? Counts it. */
+static __always_inline int primary_was_busy(void)
+{
+	__u64 *busy = primary_flag();
+	if (!busy || !*busy)
+		return 0;
+	__u32 zero = 0;
+	__u64 *rescued = bpf_map_lookup_elem(&rescued_events, &zero);
+	if (rescued)
+		*rescued += 1;
+	return 1;
+}
+
+/* Declares the primary and the backup program of a tracepoint handler
+ * `handle(sk, oldstate, newstate)`. */
+#define SET_STATE_HANDLERS(primary, backup, handle)                                      \
+	SEC("tp_btf/inet_sock_set_state")                                                 \
+	int BPF_PROG(primary, const struct sock *sk, int oldstate, int newstate)          \
+	{                                                                                 \
+		__u64 *busy = primary_flag();                                             \
+		if (busy)                                                                 \
+			*busy = 1;                                                        \
+		handle(sk, oldstate, newstate);                                           \
+		if (busy)                                                                 \
+			*busy = 0;                                                        \
+		return 0;                                                                 \
+	}                                                                                 \
+	SEC("tp_btf/inet_sock_set_state")                                                 \
+	int BPF_PROG(backup, const struct sock *sk, int oldstate, int newstate)           \
+	{                                                                                 \
+		if (primary_was_busy())                                                   \
+			handle(sk, oldstate, newstate);                                   \
+		return 0;                                                                 \
+	}
+
 /* A port list (-P, -L, -D) is a small hash of allowed ports, filled by user
  * space between load and attach; the program consults it only when the
  * matching const volatile flag is set, so the verifier prunes it otherwise. */

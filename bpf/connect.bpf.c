@@ -192,8 +192,7 @@ static __always_inline int v4_mapped_peer(const struct sock *sk)
 	return daddr.s6_addr[10] == 0xff && daddr.s6_addr[11] == 0xff;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(connect_set_state, const struct sock *sk, int oldstate, int newstate)
+static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
 {
 	if (oldstate != TCP_CLOSE && oldstate != TCP_SYN_SENT)
 		return 0;
@@ -211,3 +210,5 @@ int BPF_PROG(connect_set_state, const struct sock *sk, int oldstate, int newstat
 		return on_answer(sk, newstate, family, dport);
 	return 0;
 }
+
+SET_STATE_HANDLERS(connect_set_state, connect_set_state_backup, handle_set_state)

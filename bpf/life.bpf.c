@@ -54,8 +54,7 @@ static __always_inline __u8 control_sequences(const struct sock *sk, const struc
 	return control;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(life_set_state, const struct sock *sk, int oldstate, int newstate)
+static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
 
@@ -148,3 +147,5 @@ int BPF_PROG(life_set_state, const struct sock *sk, int oldstate, int newstate)
 	bpf_map_delete_elem(&sessions, &key);
 	return 0;
 }
+
+SET_STATE_HANDLERS(life_set_state, life_set_state_backup, handle_set_state)

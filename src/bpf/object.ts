@@ -28,7 +28,6 @@ const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
 export class BpfObject {
   #object: Deno.PointerObject | null;
   #links: Deno.PointerObject[] = [];
-  #attachedFds: number[] = [];
   readonly name: ProgramName;
   // libbpf reads the ELF image and the options lazily until load: keep them alive.
   #keepAlive: unknown[];
@@ -181,38 +180,41 @@ export class BpfObject {
 
   /** Attaches a loaded program by its function name; the object owns the link. */
   attach(programName: string): void {
-    const lib = libbpf();
-    const program = lib.bpf_object__find_program_by_name(this.#handle(), cString(programName));
-    if (program === null) {
-      throw new BpfUsageError(`BPF object ${this.name} has no program ${programName}`);
-    }
-    const link = lib.bpf_program__attach(program);
+    const link = libbpf().bpf_program__attach(this.#program(programName));
     if (link === null) throw new BpfError(`attach BPF program ${programName}`, errno());
     this.#links.push(link);
-    this.#attachedFds.push(lib.bpf_program__fd(program));
   }
 
   /**
-   * How many times the kernel skipped an attached program because it was
-   * already running on that CPU (a softirq interrupting it): events that
-   * never reached the program. The kernel counts them per program and shows
-   * the count in the program's fdinfo (Linux 5.12+; 0 where absent).
+   * How many times the kernel skipped a program because it was already
+   * running on that CPU (a softirq interrupting it). The kernel counts them
+   * per program and shows the count in the program's fdinfo (Linux 5.12+;
+   * 0 where absent).
    */
-  missedRuns(): number {
-    let missed = 0;
-    for (const fd of this.#attachedFds) {
-      const info = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
-      const match = /^recursion_misses:\s+(\d+)$/m.exec(info);
-      if (match) missed += Number(match[1]);
+  missedRuns(programName: string): number {
+    const info = Deno.readTextFileSync(`/proc/self/fdinfo/${this.#programFd(programName)}`);
+    const match = /^recursion_misses:\s+(\d+)$/m.exec(info);
+    return match ? Number(match[1]) : 0;
+  }
+
+  #program(programName: string): Deno.PointerObject {
+    const program = libbpf().bpf_object__find_program_by_name(this.#handle(), cString(programName));
+    if (program === null) {
+      throw new BpfUsageError(`BPF object ${this.name} has no program ${programName}`);
     }
-    return missed;
+    return program;
+  }
+
+  #programFd(programName: string): number {
+    const fd = libbpf().bpf_program__fd(this.#program(programName));
+    if (fd < 0) throw new BpfError(`find BPF program ${programName}`, -fd);
+    return fd;
   }
 
   /** Detaches every link, then unloads the object. Safe to call twice. */
   close(): void {
     const lib = libbpf();
     for (const link of this.#links.splice(0).reverse()) lib.bpf_link__destroy(link);
-    this.#attachedFds = [];
     if (this.#object !== null) {
       lib.bpf_object__close(this.#object);
       this.#object = null;

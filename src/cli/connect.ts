@@ -107,7 +107,7 @@ export function connect(argv: string[]): Promise<number> {
   return trace({
     tool: PROG,
     program: "connect",
-    attach: ["connect_set_state"],
+    attach: ["connect_set_state", "connect_set_state_backup"],
     globals: {
       target_pid: options.pid ?? 0,
       target_uid: options.uid ?? 0,

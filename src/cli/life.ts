@@ -101,7 +101,7 @@ export function life(argv: string[]): Promise<number> {
   return trace({
     tool: PROG,
     program: "life",
-    attach: ["life_set_state"],
+    attach: ["life_set_state", "life_set_state_backup"],
     globals: {
       target_pid: options.pid ?? 0,
       target_family: familyFilter(options),

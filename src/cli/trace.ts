@@ -17,7 +17,10 @@ export interface TraceSpec<Event> {
   /** Tool name for messages, e.g. "tcptools life". */
   tool: string;
   program: ProgramName;
-  /** BPF program functions to attach, in order. */
+  /**
+   * BPF program functions to attach, in order: the primary handler first,
+   * then its backup if it has one (see SET_STATE_HANDLERS in bpf/common.bpf.h).
+   */
   attach: string[];
   /** `.rodata` globals written before load. */
   globals: Record<string, number>;
@@ -91,9 +94,10 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
       warn(`${spec.tool}: lost ${full - lost} events (${full} in total): the ring buffer was full`);
       lost = full;
     }
-    // Skipped runs are tracepoint hits, most of them state changes the program
-    // would have ignored: they bound the missing events rather than count them.
-    const missed = object.missedRuns();
+    // Hits the kernel skipped the primary for and the backup did not take
+    // either: mostly state changes the program would have ignored, so they
+    // bound the missing events rather than count them.
+    const missed = object.missedRuns(spec.attach[0]) - object.sumPerCpu("rescued_events");
     if (missed > skipped) {
       warn(
         `${spec.tool}: the kernel skipped ${
