@@ -45,6 +45,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "userland_exec.h"
+
 /* Linux 6.3 added these; older headers (and kernels) do not know them. */
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U
@@ -386,13 +388,22 @@ int main(int argc, char **argv)
 	setenv("DENO_DISABLE_NODE_SHIM", "1", 1);
 	set_deno_dir();
 
-	/* 1. The runtime in a memfd: no disk, nothing left behind. */
+	/*
+	 * 1. The runtime mapped in place from this file, like exec would but
+	 * without a copy (see userland_exec.c). Returns only if it cannot.
+	 */
 	char why[512];
+	err = userland_exec(self, runtime_off, args, environ);
+	if (err == ENOENT)
+		die_no_interpreter(self, runtime_off);
+	int used = snprintf(why, sizeof why, "map in place: %s; ", strerror(err));
+
+	/* 2. The runtime in a memfd: no disk, nothing left behind. */
 	int runtime = make_memfd("tcptools", MFD_CLOEXEC | MFD_ALLOW_SEALING, 1);
 	if (runtime < 0) {
-		snprintf(why, sizeof why, "memfd_create: %s", strerror(errno));
+		snprintf(why + used, sizeof why - used, "memfd_create: %s", strerror(errno));
 	} else if ((err = copy_range(runtime, self, runtime_off, runtime_len)) != 0) {
-		snprintf(why, sizeof why, "memfd copy: %s", strerror(err));
+		snprintf(why + used, sizeof why - used, "memfd copy: %s", strerror(err));
 		close(runtime);
 	} else {
 		fcntl(runtime, F_ADD_SEALS,
@@ -401,11 +412,11 @@ int main(int argc, char **argv)
 		if (err == ENOENT)
 			die_no_interpreter(self, runtime_off);
 		/* EACCES here is typically vm.memfd_noexec=2 (or an LSM). */
-		snprintf(why, sizeof why, "exec memfd: %s", strerror(err));
+		snprintf(why + used, sizeof why - used, "exec memfd: %s", strerror(err));
 	}
 
 	/*
-	 * 2. Fallback: an unnamed 0700 file in $TMPDIR, then /tmp. It costs a
+	 * 3. Fallback: an unnamed 0700 file in $TMPDIR, then /tmp. It costs a
 	 * write of the runtime to that filesystem and fails on noexec mounts,
 	 * but it leaves nothing behind: it has no name before exec, and the
 	 * kernel frees it when the process exits.
@@ -415,7 +426,7 @@ int main(int argc, char **argv)
 		const char *dir = dirs[i];
 		if (!dir || !*dir || (i > 0 && dirs[0] && strcmp(dirs[0], dir) == 0))
 			continue;
-		size_t used = strlen(why);
+		used = (int)strlen(why);
 		int fd = make_unnamed_file(dir);
 		if (fd < 0) {
 			snprintf(why + used, sizeof why - used, "; %s: %s", dir, strerror(errno));

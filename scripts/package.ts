@@ -39,6 +39,7 @@ if (output === appJs || output === launcherBin) {
   throw new Error(`output ${output} would be overwritten by an intermediate file`);
 }
 
+const PAGE = 4096;
 /** Must match launcher/launcher.c. */
 const MAGIC = "TCPTOOLS_PAYLOAD";
 const TRAILER_SIZE = 4 * 8 + MAGIC.length;
@@ -97,6 +98,7 @@ function concatenate(): void {
     "-o",
     launcherBin,
     join(root, "launcher", "launcher.c"),
+    join(root, "launcher", "userland_exec.c"),
   ]);
   const runtime = Deno.realPathSync(Deno.env.get("TCPTOOLS_RUNTIME") ?? Deno.execPath());
   const head = new Uint8Array(4);
@@ -109,7 +111,9 @@ function concatenate(): void {
   const launcher = Deno.readFileSync(launcherBin);
   const app = Deno.readFileSync(appJs);
   const runtimeSize = rt.statSync().size;
-  const runtimeOffset = launcher.length;
+  // Page-aligned, so the launcher can map the runtime's segments straight
+  // from this file (launcher/userland_exec.c).
+  const runtimeOffset = Math.ceil(launcher.length / PAGE) * PAGE;
   const appOffset = runtimeOffset + runtimeSize;
 
   const trailer = new Uint8Array(TRAILER_SIZE);
@@ -129,6 +133,7 @@ function concatenate(): void {
       for (let done = 0; done < bytes.length;) done += out.writeSync(bytes.subarray(done));
     };
     writeAll(launcher);
+    writeAll(new Uint8Array(runtimeOffset - launcher.length));
     rt.seekSync(0, Deno.SeekMode.Start);
     const buf = new Uint8Array(1 << 20);
     let copied = 0;
