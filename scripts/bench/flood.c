@@ -1,12 +1,14 @@
 /*
  * Loopback TCP connection flood for scripts/bench.ts.
  *
- * usage: flood SECONDS WORKERS
+ * usage: flood SECONDS WORKERS [RATE]
  *
  * Listens on 127.0.0.1, port 0 (the kernel picks one), and runs WORKERS client
  * threads that each loop connect() + close() for SECONDS seconds. Prints
  * {"connections":N,"seconds":S,"failed":F,"port":P} on stdout, where N counts
- * only connections that were established and then closed by both ends.
+ * only connections that were established and then closed by both ends. With
+ * RATE, the workers together make at most RATE connections a second (the
+ * soak test's steady load); without it, as many as they can.
  *
  * The server closes first (accept, then close at once) and the client closes
  * after it reads EOF, so TIME_WAIT lands on the server side of each 4-tuple and
@@ -27,6 +29,7 @@
 
 static struct sockaddr_in server;
 static double deadline;
+static double interval; /* per worker, seconds between connects; 0: none */
 
 struct worker {
   pthread_t thread;
@@ -53,10 +56,22 @@ static void *acceptor(void *arg) {
   }
 }
 
+/* Sleeps until `when` (CLOCK_MONOTONIC seconds). */
+static void sleep_until(double when) {
+  struct timespec ts = {(time_t)when, (long)((when - (time_t)when) * 1e9)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+}
+
 static void *client(void *arg) {
   struct worker *w = arg;
   char byte;
+  double next = now();
   while (now() < deadline) {
+    if (interval > 0) {
+      sleep_until(next);
+      next += interval;
+    }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
       perror("flood: socket");
@@ -78,12 +93,14 @@ static void *client(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s SECONDS WORKERS\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: %s SECONDS WORKERS [RATE]\n", argv[0]);
     return 2;
   }
   double seconds = atof(argv[1]);
   int workers = atoi(argv[2]);
+  double rate = argc == 4 ? atof(argv[3]) : 0;
+  interval = rate > 0 ? workers / rate : 0;
   if (seconds <= 0 || workers < 1) {
     fprintf(stderr, "flood: bad SECONDS or WORKERS\n");
     return 2;
