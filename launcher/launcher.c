@@ -80,10 +80,18 @@
  *   --ext=js     /proc/self/fd/N has no extension to infer the type from.
  *   -q           Deno prints nothing of its own (downloads, warnings); the
  *                app's output, and its uncaught errors, are unaffected.
+ *   --v8-flags=--max-semi-space-size=4
+ *                bounds V8's young generation (default up to 3 x 16 MB).
+ *                The tracer's garbage is many short strings per batch; with
+ *                the default the heap grows to that bound under load and
+ *                resident memory swings by 20-40 MB (scripts/soak.ts), with
+ *                4 MB semi-spaces it stays near the idle size at no measured
+ *                CPU cost.
  * No --no-check: `deno run` does not type-check, and the bundle is JS.
  */
 static const char *const DENO_FLAGS[] = {
-    "-A", "--no-prompt", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--ext=js", "-q",
+    "-A",      "--no-prompt", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--ext=js",
+    "-q",      "--v8-flags=--max-semi-space-size=4",
 };
 #define N_DENO_FLAGS (sizeof DENO_FLAGS / sizeof DENO_FLAGS[0])
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
+import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError, UsageError } from "./errors.ts";
 import { accept } from "./accept.ts";
@@ -53,7 +54,9 @@ function describe(error: unknown): { line: string; status: number } {
   if (error instanceof UsageError) {
     return { line: `error: ${error.message}\nTry 'tcptools --help'.`, status: 2 };
   }
-  if (error instanceof EnvironmentError) return { line: error.message, status: 1 };
+  if (error instanceof EnvironmentError || error instanceof LibraryLoadError) {
+    return { line: error.message, status: 1 };
+  }
   if (error instanceof BpfError) {
     const why = hint(error);
     return { line: why ? `${error.message}: ${why}` : error.message, status: 1 };

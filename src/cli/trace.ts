@@ -49,6 +49,8 @@ const POLL_MS = 1000;
  */
 const BATCH_MS = 10;
 const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+/** How long a stop may take to print what is pending before the process just exits. */
+const STOP_GRACE_MS = 150;
 
 const encoder = new TextEncoder();
 
@@ -83,7 +85,12 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
     if (line !== undefined) out.push(line);
   });
 
-  const stop = () => reader.interrupt();
+  const stop = () => {
+    reader.interrupt();
+    // If stdout is a pipe nobody reads, the last flush never ends: leave
+    // anyway. Exiting closes the BPF descriptors, which detaches everything.
+    Deno.unrefTimer(setTimeout(() => Deno.exit(0), STOP_GRACE_MS));
+  };
   for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
   // Both counts only grow; each report gives what is new and the running total.
   let lost = 0;

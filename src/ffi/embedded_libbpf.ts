@@ -10,7 +10,7 @@
  * @module
  */
 import { libraries } from "../../gen/assets.ts";
-import { cString, libc } from "./libc.ts";
+import { cString, errno, errorText, libc } from "./libc.ts";
 import { type Libbpf, libbpfSymbols } from "./libbpf.ts";
 
 const MFD_CLOEXEC = 0x1;
@@ -21,46 +21,58 @@ let defaultPrinter: Deno.PointerValue = null;
 /** Dependencies stay open as long as libbpf does. */
 const dependencies: Deno.DynamicLibrary<Record<never, never>>[] = [];
 
-/**
- * Puts each library in a file of its own and returns the paths. Memory files
- * stay open until every library is loaded: the loader identifies a library
- * by its path, so a reused /proc/self/fd/N would be taken for the earlier one.
- */
-function libraryFiles(entries: [string, Uint8Array][]): { paths: string[]; release(): void } {
-  const fds: number[] = [];
-  let dir: string | undefined;
-  const paths = entries.map(([soname, bytes]) => {
-    const fd = libc().memfd_create(cString(soname), MFD_CLOEXEC);
-    let path: string;
-    if (fd >= 0) {
-      fds.push(fd);
-      path = `/proc/self/fd/${fd}`;
-    } else {
-      dir ??= Deno.makeTempDirSync({ prefix: "tcptools-" });
-      path = `${dir}/${soname}`;
-    }
-    Deno.writeFileSync(path, bytes, { mode: 0o500 });
-    return path;
-  });
-  return {
-    paths,
-    release() {
-      for (const fd of fds) libc().close(fd); // the loader keeps its own mappings
-      if (dir !== undefined) Deno.removeSync(dir, { recursive: true });
-    },
-  };
+/** Loading the embedded libraries failed; names each place tried. */
+export class LibraryLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LibraryLoadError";
+  }
 }
 
+/**
+ * Opens the embedded libraries in order, each from a memory file, or from a
+ * private temporary file where the memory file cannot be created or mapped
+ * executable. Memory files stay open until every library is loaded: the
+ * loader identifies a library by its path, so a reused /proc/self/fd/N would
+ * be taken for the earlier one.
+ */
 function openEmbedded(): Deno.DynamicLibrary<typeof libbpfSymbols> {
-  const files = libraryFiles(
-    Object.entries(libraries).map(([soname, base64]) => [soname, Uint8Array.fromBase64(base64)]),
-  );
+  const fds: number[] = [];
+  let dir: string | undefined;
+  const open = <S extends Deno.ForeignLibraryInterface>(soname: string, symbols: S) => {
+    const bytes = Uint8Array.fromBase64(libraries[soname]);
+    const tried: string[] = [];
+    const fd = libc().memfd_create(cString(soname), MFD_CLOEXEC);
+    if (fd >= 0) {
+      fds.push(fd);
+      const path = `/proc/self/fd/${fd}`;
+      try {
+        Deno.writeFileSync(path, bytes);
+        return Deno.dlopen(path, symbols);
+      } catch (error) {
+        tried.push(`memory file: ${(error as Error).message}`);
+      }
+    } else {
+      tried.push(`memfd_create: ${errorText(errno())}`);
+    }
+    try {
+      dir ??= Deno.makeTempDirSync({ prefix: "tcptools-" });
+      const path = `${dir}/${soname}`;
+      Deno.writeFileSync(path, bytes, { mode: 0o500 });
+      return Deno.dlopen(path, symbols);
+    } catch (error) {
+      tried.push(`temporary file: ${(error as Error).message}`);
+      throw new LibraryLoadError(`cannot load the embedded ${soname} (${tried.join("; ")})`);
+    }
+  };
   try {
-    const last = files.paths.length - 1;
-    for (const path of files.paths.slice(0, last)) dependencies.push(Deno.dlopen(path, {}));
-    return Deno.dlopen(files.paths[last], libbpfSymbols);
+    const sonames = Object.keys(libraries);
+    const last = sonames.pop()!;
+    for (const soname of sonames) dependencies.push(open(soname, {}));
+    return open(last, libbpfSymbols);
   } finally {
-    files.release();
+    for (const fd of fds) libc().close(fd); // the loader keeps its own mappings
+    if (dir !== undefined) Deno.removeSync(dir, { recursive: true });
   }
 }
 

@@ -1,0 +1,145 @@
+/**
+ * Reliability end to end: every tool stops cleanly on every signal and on a
+ * closed stdout without leaving BPF objects behind, several tools trace the
+ * same traffic at once, and a consumer that stops reading loses only events
+ * it reports as lost.
+ */
+import assert from "node:assert/strict";
+import { dirname, fromFileUrl, join } from "./paths.ts";
+import { exchange, tcptools, Tracer, until } from "./harness.ts";
+
+const TOOLS = ["accept", "connect", "connlat", "life"];
+
+/** IDs of the BPF programs, links and maps loaded in the kernel now. */
+function bpfObjects(): Set<string> {
+  const ids = new Set<string>();
+  for (const kind of ["prog", "link", "map"]) {
+    const out = new Deno.Command("bpftool", { args: ["-j", kind, "show"] }).outputSync();
+    for (const o of JSON.parse(new TextDecoder().decode(out.stdout)) as { id: number }[]) {
+      ids.add(`${kind} ${o.id}`);
+    }
+  }
+  return ids;
+}
+
+Deno.test("every tool stops on SIGINT, SIGTERM and SIGHUP with status 0 and unloads everything", async () => {
+  const before = bpfObjects();
+  for (const tool of TOOLS) {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+      const tracer = await Tracer.start([tool]);
+      assert.ok(bpfObjects().size > before.size, `${tool} loaded nothing`);
+      const sent = performance.now();
+      const { code, stderr } = await tracer.stop(signal);
+      const ms = performance.now() - sent;
+      assert.equal(code, 0, `${tool} ${signal}: ${stderr}`);
+      // A hang detector, not a speed test (the budget is 200 ms; the bench measures).
+      assert.ok(ms < 2000, `${tool} took ${ms.toFixed(0)} ms to stop on ${signal}`);
+    }
+  }
+  // The kernel frees programs and maps after an RCU grace period: allow it a moment.
+  const left = () => [...bpfObjects()].filter((id) => !before.has(id));
+  await until("the kernel to free what the tracers loaded", () => left().length === 0, 5000)
+    .catch(() => assert.deepEqual(left(), []));
+});
+
+Deno.test("every tool ends quietly when its stdout is closed", async () => {
+  for (const tool of TOOLS) {
+    const [cmd, args] = tcptools([tool]);
+    const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
+    const reader = child.stdout.getReader();
+    await reader.read(); // the header: attached
+    await reader.cancel();
+    for (let i = 0; i < 3; i++) await exchange("127.0.0.1", { up: 1, down: 1 });
+    const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+    assert.equal(status.code, 0, tool);
+    assert.equal(stderr, "", tool);
+  }
+});
+
+Deno.test("four tools at once each report the same connection", async () => {
+  const tracers = await Promise.all(TOOLS.map((tool) => Tracer.start([tool])));
+  const x = await exchange("127.0.0.1", { up: 4096, down: 1024 });
+  const mentions = (line: string, pid: number) => line.startsWith(`${pid} `);
+  const [accept, connect, connlat, life] = tracers;
+  await until("every tool's line", () =>
+    accept.lines().some((l) => mentions(l, x.server.pid)) &&
+    connect.lines().some((l) => mentions(l, x.client.pid)) &&
+    connlat.lines().some((l) => mentions(l, x.client.pid)) &&
+    life.lines().filter((l) => mentions(l, x.client.pid) || mentions(l, x.server.pid)).length ===
+      2);
+  const outs = await Promise.all(tracers.map((t) => t.stop()));
+  const mine = (i: number, pid: number) =>
+    outs[i].stdout.split("\n").filter((l) => mentions(l, pid));
+  const port = String(x.serverPort);
+  const client = String(x.clientPorts[0]);
+  assert.deepEqual(mine(0, x.server.pid).map((l) => l.split(/ +/).slice(4, 7)), [
+    [client, "127.0.0.1", port],
+  ]);
+  assert.deepEqual(mine(2, x.client.pid).map((l) => l.split(/ +/)[5]), [port]);
+  assert.deepEqual(mine(1, x.client.pid).map((l) => l.split(/ +/)[5]), [port]);
+  assert.deepEqual(
+    [...mine(3, x.client.pid), ...mine(3, x.server.pid)].map((l) => l.split(/ +/).slice(3, 8)),
+    [[client, "127.0.0.1", port, "4", "1"], [port, "127.0.0.1", client, "1", "4"]],
+  );
+  for (const { code, stderr } of outs) {
+    assert.equal(code, 0);
+    assert.equal(stderr, "");
+  }
+});
+
+Deno.test("a reader that stalls during a flood loses only what is reported lost", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "tcptools-test-" });
+  try {
+    const flood = join(dir, "flood");
+    const source = join(dirname(fromFileUrl(import.meta.url)), "..", "scripts", "bench", "flood.c");
+    const built = new Deno.Command("gcc", { args: ["-O2", "-pthread", "-o", flood, source] })
+      .outputSync();
+    assert.ok(built.success, new TextDecoder().decode(built.stderr));
+    const [cmd, args] = tcptools(["life", "-s", "--ring-kb", "64"]);
+    const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
+    const reader = child.stdout.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value); // the header
+    // Nobody reads stdout while the flood runs: the pipe fills, the tracer
+    // blocks in write(), and the kernel's ring buffer overflows.
+    const run = await new Deno.Command(flood, { args: ["4", "2"] }).output();
+    const { connections, port } = JSON.parse(new TextDecoder().decode(run.stdout));
+    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+    const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+    for (;;) {
+      const { value, done } = await Promise.race([
+        reader.read(),
+        new Promise<{ value: undefined; done: true }>((r) =>
+          setTimeout(() => r({ value: undefined, done: true }), 1500)
+        ),
+      ]);
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const [exit, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+    assert.equal(exit.code, 0, stderr);
+    assert.ok(peakMb < 200, `peak RSS ${peakMb} MB`);
+    const printed = text.split("\n").filter((l) => l.includes(`,${port},`)).length;
+    const total = (pattern: RegExp) => {
+      const all = [...stderr.matchAll(pattern)];
+      return all.length ? Number(all[all.length - 1][1]) : 0;
+    };
+    const lost = total(/lost \d+ events \((\d+) in total\)/g);
+    const skipped = total(/skipped \d+ tracepoint hits \((\d+) in total\)/g);
+    assert.ok(lost > 0, `the ring buffer never overflowed: ${stderr}`);
+    // Each connection closes two sessions; every one is printed or counted
+    // (other traffic can only add to the lost count, never to printed).
+    const missing = 2 * connections - printed - lost;
+    assert.ok(missing <= skipped, `${missing} sessions neither printed nor counted (${stderr})`);
+    assert.ok(printed + lost >= 2 * connections - skipped);
+    // Nothing counted twice: other TCP traffic on the host can only add a little.
+    assert.ok(printed + lost <= 2 * connections + 100, `${printed} + ${lost} > 2 * ${connections}`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
