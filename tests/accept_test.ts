@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
-import { Peer, runTcptools, Tracer, until } from "./harness.ts";
+import { assertUsageErrors, Peer, Tracer, until } from "./harness.ts";
 
 const here = dirname(fromFileUrl(import.meta.url));
 const decoder = new TextDecoder();
@@ -344,14 +344,5 @@ Deno.test("accept rejects bad input with a one-line error and exit status 2", as
     ],
     [["accept", "--bogus"], "tcptools accept: error: unrecognized arguments: --bogus"],
   ];
-  for (const [args, message] of cases) {
-    const { code, stdout, stderr } = await runTcptools(args);
-    assert.equal(code, 2, args.join(" "));
-    assert.equal(stdout, "");
-    assert.ok(
-      stderr.split("\n").some((l) => l.startsWith(message)),
-      `${args.join(" ")}: ${stderr}`,
-    );
-    assert.doesNotMatch(stderr, /^\s+at /m);
-  }
+  await assertUsageErrors(cases);
 });

@@ -3,7 +3,15 @@
  * line checked against the peer's PID, UID, ports and addresses.
  */
 import assert from "node:assert/strict";
-import { exchange, Peer, runTcptools, Tracer, until } from "./harness.ts";
+import {
+  assertUsageErrors,
+  closedPort,
+  exchange,
+  linesOf,
+  Peer,
+  Tracer,
+  until,
+} from "./harness.ts";
 
 const BANNER = "Tracing connect ... Hit Ctrl-C to end";
 const NOBODY = 65534;
@@ -14,25 +22,10 @@ async function server(host: string, count = 1): Promise<{ peer: Peer; port: numb
   return { peer, port: (await peer.report(1)).port as number };
 }
 
-/** A port nothing listens on: a listener's, closed again. */
-function closedPort(host: string): number {
-  const listener = Deno.listen({ hostname: host, port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** bcc's default line: PID COMM IP SADDR DADDR DPORT, then the empty DNS column. */
 function line(c: { pid: number; ip: number; saddr: string; daddr: string; dport: number }) {
   return `${String(c.pid).padEnd(7)} ${"tt-client".padEnd(12)} ${String(c.ip).padEnd(2)} ` +
     `${c.saddr.padEnd(16)} ${c.daddr.padEnd(16)} ${String(c.dport).padEnd(6)} `;
-}
-
-/** The lines (text or JSON) about process `pid`. */
-function linesOf(stdout: string, pid: number): string[] {
-  return stdout.split("\n").filter((l) =>
-    l.includes(` ${pid} `) || l.startsWith(`${pid} `) || l.includes(`"pid":${pid},`)
-  );
 }
 
 Deno.test("connect prints each connect once with the caller's UID, PID, COMM and addresses", async () => {
@@ -240,16 +233,7 @@ Deno.test("connect rejects bad input with a one-line error and exit status 2", a
     ],
     [["connect", "-d"], "tcptools connect: error: unrecognized arguments: -d"],
   ];
-  for (const [args, message] of cases) {
-    const { code, stdout, stderr } = await runTcptools(args);
-    assert.equal(code, 2, args.join(" "));
-    assert.equal(stdout, "");
-    assert.ok(
-      stderr.split("\n").some((l) => l.startsWith(message)),
-      `${args.join(" ")}: ${stderr}`,
-    );
-    assert.doesNotMatch(stderr, /^\s+at /m);
-  }
+  await assertUsageErrors(cases);
 });
 
 Deno.test("connect shows an IPv4-mapped connect of an IPv6 socket as IPv4, except under -6", async () => {

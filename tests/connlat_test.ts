@@ -3,14 +3,15 @@
  * latency checked against the connect() time the peer measured itself.
  */
 import assert from "node:assert/strict";
-import { exchange, Peer, runTcptools, Tracer, until } from "./harness.ts";
-
-/** Lines (text or JSON) about process `pid`. */
-function linesOf(stdout: string, pid: number): string[] {
-  return stdout.split("\n").filter((l) =>
-    l.includes(` ${pid} `) || l.startsWith(`${pid} `) || l.includes(`"pid":${pid},`)
-  );
-}
+import {
+  assertUsageErrors,
+  closedPort,
+  exchange,
+  linesOf,
+  Peer,
+  Tracer,
+  until,
+} from "./harness.ts";
 
 function seen(tracer: Tracer, pid: number): () => boolean {
   return () => linesOf(tracer.lines().join("\n"), pid).length > 0;
@@ -32,13 +33,6 @@ function latency(lines: string[], start: string): number {
   const lat = lines[0].slice(start.length);
   assert.match(lat, /^\d+\.\d\d$/);
   return Number(lat);
-}
-
-function closedPort(host: string): number {
-  const listener = Deno.listen({ hostname: host, port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 Deno.test("connlat prints each answered connect with a latency within the connect() time", async () => {
@@ -177,14 +171,5 @@ Deno.test("connlat rejects bad input with a one-line error and exit status 2", a
     [["connlat", "-1"], "tcptools connlat: error: "],
     [["connlat", "-x"], "tcptools connlat: error: unrecognized arguments: -x"],
   ];
-  for (const [args, message] of cases) {
-    const { code, stdout, stderr } = await runTcptools(args);
-    assert.equal(code, 2, args.join(" "));
-    assert.equal(stdout, "");
-    assert.ok(
-      stderr.split("\n").some((l) => l.startsWith(message)),
-      `${args.join(" ")}: ${stderr}`,
-    );
-    assert.doesNotMatch(stderr, /^\s+at /m);
-  }
+  await assertUsageErrors(cases);
 });

@@ -34,6 +34,39 @@ export async function runTcptools(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/**
+ * Runs each bad command line and checks the argparse contract: exit status
+ * 2, nothing on stdout, a stderr line starting with the expected message,
+ * and no stack trace.
+ */
+export async function assertUsageErrors(cases: [string[], string][]): Promise<void> {
+  for (const [args, message] of cases) {
+    const { code, stdout, stderr } = await runTcptools(args);
+    const what = args.join(" ");
+    if (code !== 2) throw new Error(`${what}: exit status ${code}, not 2\n${stderr}`);
+    if (stdout !== "") throw new Error(`${what}: printed on stdout: ${stdout}`);
+    if (!stderr.split("\n").some((l) => l.startsWith(message))) {
+      throw new Error(`${what}: no line starting with ${JSON.stringify(message)}:\n${stderr}`);
+    }
+    if (/^\s+at /m.test(stderr)) throw new Error(`${what}: stack trace\n${stderr}`);
+  }
+}
+
+/** A port nothing listens on: a listener's, closed again. */
+export function closedPort(host: string): number {
+  const listener = Deno.listen({ hostname: host, port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** The lines (text or JSON) about process `pid`. */
+export function linesOf(stdout: string, pid: number): string[] {
+  return stdout.split("\n").filter((l) =>
+    l.includes(` ${pid} `) || l.startsWith(`${pid} `) || l.includes(`"pid":${pid},`)
+  );
+}
+
 /** Collects a stream's text as it arrives. */
 class Collected {
   text = "";

@@ -4,7 +4,16 @@
  * what the peers did.
  */
 import assert from "node:assert/strict";
-import { type Exchange, exchange, Peer, runTcptools, tcptools, Tracer, until } from "./harness.ts";
+import {
+  assertUsageErrors,
+  type Exchange,
+  exchange,
+  Peer,
+  runTcptools,
+  tcptools,
+  Tracer,
+  until,
+} from "./harness.ts";
 
 const UP = 204800; // client -> server, 200 KiB
 const DOWN = 51200; // server -> client, 50 KiB
@@ -313,16 +322,7 @@ Deno.test("life rejects bad input with a one-line error and exit status 2", asyn
     [["life", "extra"], "tcptools life: error: unrecognized arguments: extra"],
     [["nosuch"], "tcptools: error: unknown command 'nosuch'"],
   ];
-  for (const [args, message] of cases) {
-    const { code, stdout, stderr } = await runTcptools(args);
-    assert.equal(code, 2, args.join(" "));
-    assert.equal(stdout, "");
-    assert.ok(
-      stderr.split("\n").some((l) => l.startsWith(message)),
-      `${args.join(" ")}: ${stderr}`,
-    );
-    assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
-  }
+  await assertUsageErrors(cases);
 });
 
 Deno.test("life --help, tcptools --help and --version print to stdout and exit 0", async () => {
