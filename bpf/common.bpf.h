@@ -45,19 +45,32 @@ static __always_inline void *reserve_event(__u64 size)
 /* The kernel skips a tracing program when its tracepoint fires again on a
  * CPU where it is already running (a softirq interrupting it: kernel/trace/
  * bpf_trace.c, __bpf_trace_run, counts it in the program's recursion_misses).
- * Each tool therefore attaches its handler twice: the primary marks itself
- * busy while it runs, and the backup, which runs on every hit too, handles
- * only the hits that found the primary busy, i.e. the ones it was skipped
- * for. A hit is lost only if both were running; user space reports
- * primary misses minus rescued hits. */
+ * Each tool therefore attaches its handler twice. The primary first notes
+ * the hit it is about to handle in a small per-CPU ring; the backup, which
+ * runs on every hit too, handles the hits the primary did not note: those it
+ * was skipped for, even when the interruption came before its first
+ * instruction. A hit is lost only if both were running; user space reports
+ * primary misses minus rescued hits.
+ *
+ * Two slots: the hit the backup is looking for is the primary's last note,
+ * or the one before when a hit nested into the backup was noted meanwhile.
+ * More slots would match stale notes: a freed socket's address is reused at
+ * once, and its next socket repeats the same transitions a few hits later. */
+#define RECENT_HITS 2
+
+struct recent_hits {
+	__u64 id[RECENT_HITS];
+	__u64 next;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} primary_busy SEC(".maps");
+	__type(value, struct recent_hits);
+} primary_hits SEC(".maps");
 
-/* Per CPU: hits the backup handled because the primary was busy. */
+/* Per CPU: hits the backup handled because the primary was skipped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -65,19 +78,38 @@ struct {
 	__type(value, __u64);
 } rescued_events SEC(".maps");
 
-static __always_inline __u64 *primary_flag(void)
+/* Names a state change: the socket's address (kernel pointers' top byte is
+ * all ones, so shifting it out loses nothing) and both states (each below
+ * 16). The verifier forbids arithmetic on the trusted socket pointer, so its
+ * value is copied out of the tracepoint arguments as a plain number. */
+static __always_inline __u64 hit_id(const __u64 *ctx, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&primary_busy, &zero);
+	__u64 sk = 0;
+
+	bpf_probe_read_kernel(&sk, sizeof(sk), &ctx[0]);
+	return (sk << 8) | ((__u64)(oldstate & 0xf) << 4) | (newstate & 0xf);
 }
 
-/* In the backup: was this hit one the primary was skipped for? Counts it. */
-static __always_inline int primary_was_busy(void)
+static __always_inline void note_primary_hit(__u64 id)
 {
-	__u64 *busy = primary_flag();
-	if (!busy || !*busy)
-		return 0;
 	__u32 zero = 0;
+	struct recent_hits *hits = bpf_map_lookup_elem(&primary_hits, &zero);
+	if (hits) {
+		hits->id[hits->next % RECENT_HITS] = id;
+		hits->next++;
+	}
+}
+
+/* In the backup: was this a hit the primary did not take? Counts it. */
+static __always_inline int primary_missed(__u64 id)
+{
+	__u32 zero = 0;
+	struct recent_hits *hits = bpf_map_lookup_elem(&primary_hits, &zero);
+	if (!hits)
+		return 0;
+	for (int i = 0; i < RECENT_HITS; i++)
+		if (hits->id[i] == id)
+			return 0;
 	__u64 *rescued = bpf_map_lookup_elem(&rescued_events, &zero);
 	if (rescued)
 		*rescued += 1;
@@ -90,18 +122,14 @@ static __always_inline int primary_was_busy(void)
 	SEC("tp_btf/inet_sock_set_state")                                                 \
 	int BPF_PROG(primary, const struct sock *sk, int oldstate, int newstate)          \
 	{                                                                                 \
-		__u64 *busy = primary_flag();                                             \
-		if (busy)                                                                 \
-			*busy = 1;                                                        \
+		note_primary_hit(hit_id(ctx, oldstate, newstate));                         \
 		handle(sk, oldstate, newstate);                                           \
-		if (busy)                                                                 \
-			*busy = 0;                                                        \
 		return 0;                                                                 \
 	}                                                                                 \
 	SEC("tp_btf/inet_sock_set_state")                                                 \
 	int BPF_PROG(backup, const struct sock *sk, int oldstate, int newstate)           \
 	{                                                                                 \
-		if (primary_was_busy())                                                   \
+		if (primary_missed(hit_id(ctx, oldstate, newstate)))                       \
 			handle(sk, oldstate, newstate);                                   \
 		return 0;                                                                 \
 	}
