@@ -5,6 +5,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
 
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");
@@ -65,6 +66,34 @@ export function linesOf(stdout: string, pid: number): string[] {
   return stdout.split("\n").filter((l) =>
     l.includes(` ${pid} `) || l.startsWith(`${pid} `) || l.includes(`"pid":${pid},`)
   );
+}
+
+/**
+ * Checks the JSON object connect and connlat print for a connect that `pid`
+ * made to a closed `port` on 127.0.0.1: every field, and a latency within
+ * the connect() time the client measured itself.
+ */
+export function assertRefusedConnectJson(
+  line: string,
+  pid: number,
+  port: number,
+  measuredMs: number,
+) {
+  const { time, lport, latency_ms, ...rest } = JSON.parse(line);
+  assert.deepEqual(rest, {
+    pid,
+    uid: 0,
+    comm: "tt-client",
+    ip: 4,
+    saddr: "127.0.0.1",
+    daddr: "127.0.0.1",
+    dport: port,
+    outcome: "refused",
+    error: 111,
+  });
+  assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  assert.ok(lport > 0);
+  assert.ok(latency_ms > 0 && latency_ms <= measuredMs, `${latency_ms} vs ${measuredMs} ms`);
 }
 
 /** Collects a stream's text as it arrives. */
