@@ -4,7 +4,8 @@
  * busybox, the glibc the Deno runtime links against, and dist/tcptools; its
  * init runs all four tools while busybox nc makes a loopback connection, and
  * prints what they printed. CO-RE relocation happens against that kernel's
- * BTF. Not part of CI (it downloads a 70 MB kernel package).
+ * BTF. Not part of CI (it downloads a 70 MB kernel package and needs
+ * `apt-get install qemu-system-x86 busybox-static cpio`).
  *
  * Usage: deno task test:kernels [--package linux-image-6.1.0-47-amd64-unsigned]   (as root)
  *
@@ -94,6 +95,17 @@ function initramfs(dir: string): string {
   const image = join(dir, "initramfs.cpio");
   run("sh", ["-c", `cd "${tree}" && find . | cpio -o -H newc > "${image}" 2>/dev/null`]);
   return image;
+}
+
+for (const needed of ["/usr/bin/qemu-system-x86_64", "/bin/busybox", "/usr/bin/cpio"]) {
+  try {
+    Deno.statSync(needed);
+  } catch {
+    console.error(
+      `test:kernels: ${needed} is missing: apt-get install qemu-system-x86 busybox-static cpio`,
+    );
+    Deno.exit(1);
+  }
 }
 
 const dir = Deno.makeTempDirSync({ prefix: "tcptools-kernels-" });
