@@ -26,12 +26,16 @@ struct {
 	__type(value, __u64);
 } lost_events SEC(".maps");
 
+/* Atomic although the counter is per CPU: a softirq can interrupt the
+ * handler between reading and writing it, and a plain += would then drop
+ * one of the two counts (seen under overload as a session neither printed
+ * nor counted). */
 static __always_inline void count_lost(void)
 {
 	__u32 zero = 0;
 	__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
 	if (lost)
-		*lost += 1;
+		__sync_fetch_and_add(lost, 1);
 }
 
 static __always_inline void *reserve_event(__u64 size)
@@ -54,8 +58,7 @@ static __always_inline void *reserve_event(__u64 size)
  *
  * Two slots: the hit the backup is looking for is the primary's last note,
  * or the one before when a hit nested into the backup was noted meanwhile.
- * More slots would match stale notes: a freed socket's address is reused at
- * once, and its next socket repeats the same transitions a few hits later. */
+ * More slots would match stale notes more often (see hit_id). */
 #define RECENT_HITS 2
 
 struct recent_hits {
@@ -79,15 +82,22 @@ struct {
 } rescued_events SEC(".maps");
 
 /* Names a state change: the socket's address (kernel pointers' top byte is
- * all ones, so shifting it out loses nothing) and both states (each below
- * 16). The verifier forbids arithmetic on the trusted socket pointer, so its
- * value is copied out of the tracepoint arguments as a plain number. */
-static __always_inline __u64 hit_id(const __u64 *ctx, int oldstate, int newstate)
+ * all ones, so shifting it out loses nothing), both states (each below 16)
+ * and the socket's ports. The ports matter: a freed socket's address is
+ * reused at once, and a new connection on it can repeat the previous one's
+ * transition on another CPU, which an address alone would confuse with a
+ * stale note. The verifier forbids arithmetic on the trusted socket pointer,
+ * so its value is copied out of the tracepoint arguments as a plain number. */
+static __always_inline __u64 hit_id(const __u64 *ctx, const struct sock *sk, int oldstate,
+				    int newstate)
 {
-	__u64 sk = 0;
+	__u64 addr = 0;
+	__u64 sport = BPF_CORE_READ((struct inet_sock *)sk, inet_sport);
+	__u64 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
 
-	bpf_probe_read_kernel(&sk, sizeof(sk), &ctx[0]);
-	return (sk << 8) | ((__u64)(oldstate & 0xf) << 4) | (newstate & 0xf);
+	bpf_probe_read_kernel(&addr, sizeof(addr), &ctx[0]);
+	return ((addr << 8) | ((__u64)(oldstate & 0xf) << 4) | (newstate & 0xf)) ^ (sport << 48) ^
+	       (dport << 32);
 }
 
 static __always_inline void note_primary_hit(__u64 id)
@@ -112,7 +122,7 @@ static __always_inline int primary_missed(__u64 id)
 			return 0;
 	__u64 *rescued = bpf_map_lookup_elem(&rescued_events, &zero);
 	if (rescued)
-		*rescued += 1;
+		__sync_fetch_and_add(rescued, 1); /* atomic: see count_lost */
 	return 1;
 }
 
@@ -122,14 +132,14 @@ static __always_inline int primary_missed(__u64 id)
 	SEC("tp_btf/inet_sock_set_state")                                                 \
 	int BPF_PROG(primary, const struct sock *sk, int oldstate, int newstate)          \
 	{                                                                                 \
-		note_primary_hit(hit_id(ctx, oldstate, newstate));                         \
+		note_primary_hit(hit_id(ctx, sk, oldstate, newstate));                         \
 		handle(sk, oldstate, newstate);                                           \
 		return 0;                                                                 \
 	}                                                                                 \
 	SEC("tp_btf/inet_sock_set_state")                                                 \
 	int BPF_PROG(backup, const struct sock *sk, int oldstate, int newstate)           \
 	{                                                                                 \
-		if (primary_missed(hit_id(ctx, oldstate, newstate)))                       \
+		if (primary_missed(hit_id(ctx, sk, oldstate, newstate)))                       \
 			handle(sk, oldstate, newstate);                                   \
 		return 0;                                                                 \
 	}
