@@ -23,6 +23,7 @@ import {
   portList,
   uid,
 } from "./args.ts";
+import { connectProgram } from "./connect_program.ts";
 import { trace } from "./trace.ts";
 
 const PROG = "tcptools connect";
@@ -106,9 +107,7 @@ export function connect(argv: string[]): Promise<number> {
   const keySize = connectCountKeyLayout.size;
   return trace({
     tool: PROG,
-    program: "connect",
-    attach: ["connect_set_state", "connect_set_state_backup"],
-    globals: {
+    ...connectProgram({
       target_pid: options.pid ?? 0,
       target_uid: options.uid ?? 0,
       filter_uid: options.uid === undefined ? 0 : 1,
@@ -117,9 +116,7 @@ export function connect(argv: string[]): Promise<number> {
       report_at_start: options.count || atAnswer ? 0 : 1,
       report_at_end: atAnswer ? 1 : 0,
       count_only: options.count ? 1 : 0,
-      answered_only: 0,
-      min_latency_us: 0,
-    },
+    }),
     portMaps: { dports: options.port ?? [] },
     ringBytes: options.ring_kb * 1024,
     decode: decodeConnectEvent,

@@ -10,6 +10,7 @@ import { ConnlatFormatter } from "../output/connlat.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
 import { addFamilyFlags, addRingFlag, familyFilter, newParser, pid } from "./args.ts";
+import { connectProgram } from "./connect_program.ts";
 import { trace } from "./trace.ts";
 
 const PROG = "tcptools connlat";
@@ -92,20 +93,13 @@ export function connlat(argv: string[]): Promise<number> {
   );
   return trace({
     tool: PROG,
-    program: "connect",
-    attach: ["connect_set_state", "connect_set_state_backup"],
-    globals: {
+    ...connectProgram({
       target_pid: options.pid ?? 0,
-      target_uid: 0,
-      filter_uid: 0,
       target_family: familyFilter(options),
-      filter_dport: 0,
-      report_at_start: 0,
       report_at_end: 1,
-      count_only: 0,
       answered_only: 1, // bcc measures to the first answer: a SYN-ACK or a RST
       min_latency_us: minimumUs(options.duration_ms),
-    },
+    }),
     ringBytes: options.ring_kb * 1024,
     decode: decodeConnectEvent,
     format: (event) => formatter.line(event),
