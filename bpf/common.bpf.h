@@ -17,131 +17,181 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
-/* One slot, per CPU: incremented whenever the ring buffer has no room, so a
- * full buffer is reported as a count instead of silently dropping events. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost_events SEC(".maps");
+/* A counter user space reads and reports: one slot, per CPU. */
+#define PERCPU_COUNTER(name)                                 \
+	struct {                                             \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);     \
+		__uint(max_entries, 1);                      \
+		__type(key, __u32);                          \
+		__type(value, __u64);                        \
+	} name SEC(".maps")
 
 /* Atomic although the counter is per CPU: a softirq can interrupt the
  * handler between reading and writing it, and a plain += would then drop
  * one of the two counts (seen under overload as a session neither printed
  * nor counted). */
-static __always_inline void count_lost(void)
+static __always_inline void count_one(void *counter)
 {
 	__u32 zero = 0;
-	__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
-	if (lost)
-		__sync_fetch_and_add(lost, 1);
+	__u64 *n = bpf_map_lookup_elem(counter, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
+
+/* Incremented whenever the ring buffer has no room, so a full buffer is
+ * reported as a count instead of silently dropping events. */
+PERCPU_COUNTER(lost_events);
 
 static __always_inline void *reserve_event(__u64 size)
 {
 	void *event = bpf_ringbuf_reserve(&events, size, 0);
 	if (!event)
-		count_lost();
+		count_one(&lost_events);
 	return event;
 }
 
 /* The kernel skips a tracing program when its tracepoint fires again on a
- * CPU where it is already running (a softirq interrupting it: kernel/trace/
- * bpf_trace.c, __bpf_trace_run, counts it in the program's recursion_misses).
- * Each tool therefore attaches its handler twice. The primary first notes
- * the hit it is about to handle in a small per-CPU ring; the backup, which
- * runs on every hit too, handles the hits the primary did not note: those it
- * was skipped for, even when the interruption came before its first
- * instruction. A hit is lost only if both were running; user space reports
- * primary misses minus rescued hits.
+ * CPU where that program is already running (kernel/trace/bpf_trace.c,
+ * __bpf_trace_run, counts it in the program's recursion_misses): a softirq
+ * changing a socket's state while the handler runs in a system call. Each
+ * tool therefore attaches its handler twice, and the backup handles exactly
+ * the hits the primary was skipped for.
  *
- * Two slots: the hit the backup is looking for is the primary's last note,
- * or the one before when a hit nested into the backup was noted meanwhile.
- * More slots would match stale notes more often (see hit_id). */
-#define RECENT_HITS 2
+ * Only two levels nest on a CPU (a system call, and a softirq interrupting
+ * it), and for each hit the kernel runs the primary, then the backup, unless
+ * it skips them. So the backup of a hit decides:
+ *  - while the primary's body is running (primary_busy), the hit is nested
+ *    in it, and the kernel skipped the primary for it;
+ *  - otherwise the primary noted the hit before handling it, unless it was
+ *    skipped in the few instructions before or after its body that the busy
+ *    flag does not cover. The backup takes the note away, so that a later
+ *    hit of identical identity (a socket's memory and ports are reused at
+ *    once) cannot match it.
+ * While the backup's body runs, the backup of a nested hit will be skipped,
+ * so its primary notes nothing. A hit nested just before the backup's body
+ * starts leaves a note nobody takes; it is newer than the backup's own note,
+ * and is dropped with it. A hit is lost only if both programs are skipped;
+ * user space reports primary misses minus rescued hits. */
+#define HIT_NOTES 4
 
-struct recent_hits {
-	__u64 id[RECENT_HITS];
-	__u64 next;
+struct hit_note {
+	__u64 sk; /* the socket's address; 0: a free slot */
+	__u64 what; /* its ports and both states */
+	__u64 seq; /* when it was noted; the first note is 1 */
+};
+
+struct hit_notes {
+	struct hit_note note[HIT_NOTES];
+	__u64 seq;
+	__u8 primary_busy;
+	__u8 backup_busy;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct recent_hits);
-} primary_hits SEC(".maps");
+	__type(value, struct hit_notes);
+} primary_notes SEC(".maps");
 
-/* Per CPU: hits the backup handled because the primary was skipped. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} rescued_events SEC(".maps");
+/* Hits the backup handled because the primary was skipped. */
+PERCPU_COUNTER(rescued_events);
 
-/* Names a state change: the socket's address (kernel pointers' top byte is
- * all ones, so shifting it out loses nothing), both states (each below 16)
- * and the socket's ports. The ports matter: a freed socket's address is
- * reused at once, and a new connection on it can repeat the previous one's
- * transition on another CPU, which an address alone would confuse with a
- * stale note. The verifier forbids arithmetic on the trusted socket pointer,
- * so its value is copied out of the tracepoint arguments as a plain number. */
-static __always_inline __u64 hit_id(const __u64 *ctx, const struct sock *sk, int oldstate,
-				    int newstate)
+static __always_inline struct hit_notes *hit_notes(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&primary_notes, &zero);
+}
+
+/* The socket's address as a number: the verifier forbids turning the trusted
+ * pointer into one, so it is copied out of the tracepoint's arguments. */
+static __always_inline __u64 socket_address(const __u64 *ctx)
 {
 	__u64 addr = 0;
+	bpf_probe_read_kernel(&addr, sizeof(addr), &ctx[0]);
+	return addr;
+}
+
+static __always_inline __u64 transition(const struct sock *sk, int oldstate, int newstate)
+{
 	__u64 sport = BPF_CORE_READ((struct inet_sock *)sk, inet_sport);
 	__u64 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
 
-	bpf_probe_read_kernel(&addr, sizeof(addr), &ctx[0]);
-	return ((addr << 8) | ((__u64)(oldstate & 0xf) << 4) | (newstate & 0xf)) ^ (sport << 48) ^
-	       (dport << 32);
+	return (sport << 48) | (dport << 32) | ((__u64)(oldstate & 0xff) << 8) | (newstate & 0xff);
 }
 
-static __always_inline void note_primary_hit(__u64 id)
+/* In the primary: notes the hit in a free slot, else over the oldest note. */
+static __always_inline void note_hit(struct hit_notes *n, __u64 sk, __u64 what)
 {
-	__u32 zero = 0;
-	struct recent_hits *hits = bpf_map_lookup_elem(&primary_hits, &zero);
-	if (hits) {
-		hits->id[hits->next % RECENT_HITS] = id;
-		hits->next++;
+	__u32 slot = 0;
+	__u64 oldest = ~0ULL;
+
+	for (__u32 i = 0; i < HIT_NOTES; i++) {
+		if (!n->note[i].sk) {
+			slot = i;
+			break;
+		}
+		if (n->note[i].seq < oldest) {
+			oldest = n->note[i].seq;
+			slot = i;
+		}
 	}
+	slot &= HIT_NOTES - 1;
+	n->note[slot].sk = sk;
+	n->note[slot].what = what;
+	n->note[slot].seq = ++n->seq;
 }
 
-/* In the backup: was this a hit the primary did not take? Counts it. */
-static __always_inline int primary_missed(__u64 id)
+/* In the backup: takes the primary's note of this hit, and every newer one;
+ * false if there is none. */
+static __always_inline int take_note(struct hit_notes *n, __u64 sk, __u64 what)
 {
-	__u32 zero = 0;
-	struct recent_hits *hits = bpf_map_lookup_elem(&primary_hits, &zero);
-	if (!hits)
+	__u64 seq = 0;
+
+	for (__u32 i = 0; i < HIT_NOTES; i++) {
+		if (n->note[i].sk == sk && n->note[i].what == what) {
+			seq = n->note[i].seq;
+			break;
+		}
+	}
+	if (!seq)
 		return 0;
-	for (int i = 0; i < RECENT_HITS; i++)
-		if (hits->id[i] == id)
-			return 0;
-	__u64 *rescued = bpf_map_lookup_elem(&rescued_events, &zero);
-	if (rescued)
-		__sync_fetch_and_add(rescued, 1); /* atomic: see count_lost */
+	for (__u32 i = 0; i < HIT_NOTES; i++)
+		if (n->note[i].seq >= seq)
+			n->note[i].sk = 0;
 	return 1;
 }
 
 /* Declares the primary and the backup program of a tracepoint handler
  * `handle(sk, oldstate, newstate)`. */
-#define SET_STATE_HANDLERS(primary, backup, handle)                                      \
-	SEC("tp_btf/inet_sock_set_state")                                                 \
-	int BPF_PROG(primary, const struct sock *sk, int oldstate, int newstate)          \
-	{                                                                                 \
-		note_primary_hit(hit_id(ctx, sk, oldstate, newstate));                         \
-		handle(sk, oldstate, newstate);                                           \
-		return 0;                                                                 \
-	}                                                                                 \
-	SEC("tp_btf/inet_sock_set_state")                                                 \
-	int BPF_PROG(backup, const struct sock *sk, int oldstate, int newstate)           \
-	{                                                                                 \
-		if (primary_missed(hit_id(ctx, sk, oldstate, newstate)))                       \
-			handle(sk, oldstate, newstate);                                   \
-		return 0;                                                                 \
+#define SET_STATE_HANDLERS(primary, backup, handle)                                        \
+	SEC("tp_btf/inet_sock_set_state")                                                   \
+	int BPF_PROG(primary, const struct sock *sk, int oldstate, int newstate)            \
+	{                                                                                   \
+		struct hit_notes *n = hit_notes();                                          \
+		if (!n)                                                                     \
+			return 0;                                                           \
+		n->primary_busy = 1;                                                        \
+		if (!n->backup_busy)                                                        \
+			note_hit(n, socket_address(ctx), transition(sk, oldstate, newstate)); \
+		handle(sk, oldstate, newstate);                                             \
+		n->primary_busy = 0;                                                        \
+		return 0;                                                                   \
+	}                                                                                   \
+	SEC("tp_btf/inet_sock_set_state")                                                   \
+	int BPF_PROG(backup, const struct sock *sk, int oldstate, int newstate)             \
+	{                                                                                   \
+		struct hit_notes *n = hit_notes();                                          \
+		if (!n)                                                                     \
+			return 0;                                                           \
+		n->backup_busy = 1;                                                         \
+		if (n->primary_busy ||                                                      \
+		    !take_note(n, socket_address(ctx), transition(sk, oldstate, newstate))) { \
+			count_one(&rescued_events);                                         \
+			handle(sk, oldstate, newstate);                                     \
+		}                                                                           \
+		n->backup_busy = 0;                                                         \
+		return 0;                                                                   \
 	}
 
 /* A port list (-P, -L, -D) is a small hash of allowed ports, filled by user

@@ -73,7 +73,7 @@ static __always_inline void count(const struct sock *sk, __u16 family, __u16 dpo
 	if (n)
 		__sync_fetch_and_add(n, 1);
 	else
-		count_lost(); /* the table is full: reported like a lost event */
+		count_one(&lost_events); /* the table is full: reported like a lost event */
 }
 
 static __always_inline void fill(struct connect_event *e, const struct sock *sk, __u16 family,

@@ -132,14 +132,15 @@ Deno.test("a reader that stalls during a flood loses only what is reported lost"
     };
     const lost = total(/lost \d+ events \((\d+) in total\)/g);
     const skipped = total(/skipped \d+ tracepoint hits \((\d+) in total\)/g);
+    const untraced = total(/ended without a traced close \((\d+) in total\)/g);
     assert.ok(lost > 0, `the ring buffer never overflowed: ${stderr}`);
     // Each connection closes two sessions; every one is printed or counted
-    // (other traffic can only add to the lost count, never to printed).
-    const missing = 2 * connections - printed - lost;
+    // (other traffic can only add to the counts, never to printed).
+    const counted = printed + lost + untraced;
+    const missing = 2 * connections - counted;
     assert.ok(missing <= skipped, `${missing} sessions neither printed nor counted (${stderr})`);
-    assert.ok(printed + lost >= 2 * connections - skipped);
     // Nothing counted twice: other TCP traffic on the host can only add a little.
-    assert.ok(printed + lost <= 2 * connections + 100, `${printed} + ${lost} > 2 * ${connections}`);
+    assert.ok(counted <= 2 * connections + 100, `${counted} > 2 * ${connections} (${stderr})`);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

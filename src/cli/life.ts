@@ -110,6 +110,13 @@ export function life(argv: string[]): Promise<number> {
     },
     portMaps: { lports: options.localport ?? [], rports: options.remoteport ?? [] },
     ringBytes: options.ring_kb * 1024,
+    // bpf/life.bpf.c counts these when a new socket reuses the memory of one
+    // whose close the kernel never traced.
+    unprinted: {
+      untraced_closes: (n, total) =>
+        `${n} sessions ended without a traced close (${total} in total): ` +
+        "the kernel freed their sockets unreported",
+    },
     decode: decodeLifeEvent,
     format: (event) => formatter.line(event),
     header: header === undefined ? [] : [header],

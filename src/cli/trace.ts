@@ -18,8 +18,9 @@ export interface TraceSpec<Event> {
   tool: string;
   program: ProgramName;
   /**
-   * BPF program functions to attach, in order: the primary handler first,
-   * then its backup if it has one (see SET_STATE_HANDLERS in bpf/common.bpf.h).
+   * BPF program functions to attach, in order. A program named `<x>_backup`
+   * is the backup of `<x>`, attached after it (see SET_STATE_HANDLERS in
+   * bpf/common.bpf.h); the kernel's skips of every other program count.
    */
   attach: string[];
   /** `.rodata` globals written before load. */
@@ -35,6 +36,12 @@ export interface TraceSpec<Event> {
   header: string[];
   /** Lines printed after tracing ends (e.g. a table read from a map). */
   summary?: (object: BpfObject) => string[];
+  /**
+   * Per-CPU counter maps of events that end unprinted for a reason of their
+   * own, reported like lost events: map name -> the message for `n` new
+   * and `total`.
+   */
+  unprinted?: Record<string, (n: number, total: number) => string>;
   /** Keep libbpf's own messages on stderr. */
   verbose?: boolean;
 }
@@ -92,19 +99,26 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
     Deno.unrefTimer(setTimeout(() => Deno.exit(0), STOP_GRACE_MS));
   };
   for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
-  // Both counts only grow; each report gives what is new and the running total.
-  let lost = 0;
+  // Every count only grows; each report gives what is new and the running total.
+  const unprinted: Record<string, (n: number, total: number) => string> = {
+    lost_events: (n, total) => `lost ${n} events (${total} in total): the ring buffer was full`,
+    ...spec.unprinted,
+  };
+  const reported: Record<string, number> = {};
   let skipped = 0;
   const reportLost = () => {
-    const full = object.sumPerCpu("lost_events");
-    if (full > lost) {
-      warn(`${spec.tool}: lost ${full - lost} events (${full} in total): the ring buffer was full`);
-      lost = full;
+    for (const [map, message] of Object.entries(unprinted)) {
+      const total = object.sumPerCpu(map);
+      const before = reported[map] ?? 0;
+      if (total > before) warn(`${spec.tool}: ${message(total - before, total)}`);
+      reported[map] = total;
     }
-    // Hits the kernel skipped the primary for and the backup did not take
-    // either: mostly state changes the program would have ignored, so they
-    // bound the missing events rather than count them.
-    const missed = object.missedRuns(spec.attach[0]) - object.sumPerCpu("rescued_events");
+    // Hits the kernel skipped a program for that no backup took: mostly
+    // ones the program would have ignored, so they bound the missing events
+    // rather than count them.
+    const missed = spec.attach.filter((program) => !program.endsWith("_backup"))
+      .reduce((sum, program) => sum + object.missedRuns(program), 0) -
+      object.sumPerCpu("rescued_events");
     if (missed > skipped) {
       warn(
         `${spec.tool}: the kernel skipped ${
