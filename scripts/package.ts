@@ -165,8 +165,22 @@ function compile(): void {
   ]);
 }
 
+/**
+ * Evicts the new executable from the page cache. A file just written sits
+ * there in large folios, which the kernel maps whole when the runtime's code
+ * faults in: measured, that leaves the first runs ~10 MB more resident (peak
+ * 86 MB instead of 76 under a flood) until the cache is recycled. After this,
+ * runs read the file back as they would on any host that did not just write it.
+ */
+function evictFromPageCache(path: string): void {
+  using file = Deno.openSync(path);
+  file.syncSync(); // dirty pages cannot be dropped
+  run("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
+}
+
 Deno.mkdirSync(outDir, { recursive: true });
 bundle();
 if (Deno.env.get("DENORT_BIN")) compile();
 else concatenate();
+evictFromPageCache(output);
 console.log(`${output}: ${Deno.statSync(output).size} bytes (${mib(Deno.statSync(output).size)})`);

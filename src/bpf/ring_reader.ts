@@ -2,7 +2,7 @@
  * Reads a BPF ring buffer without ever blocking the event loop: the wait for
  * data is an epoll_wait on a worker thread (a non-blocking FFI call), the
  * draining runs on the main thread and hands each record to a synchronous
- * callback as a DataView over the record's memory (valid only during the call).
+ * callback as a DataView over a copy of it (valid only during the call).
  * `interrupt()` (and `close()`) wake a pending wait, which then resolves;
  * `close()` is safe to call twice.
  *
@@ -31,6 +31,7 @@ export class RingReader {
   #epoll = -1;
   #wake = -1;
   #events = new Uint8Array(EPOLL_EVENT_SIZE * 2);
+  #scratch = new Uint8Array(256);
   #failure: unknown = undefined;
   #interrupted = false;
   #closed = false;
@@ -40,7 +41,7 @@ export class RingReader {
     this.#callback = new Deno.UnsafeCallback(sampleCallbackDefinition, (_ctx, data, size) => {
       // An exception must not unwind through libbpf: keep it and stop draining.
       try {
-        onRecord(new DataView(Deno.UnsafePointerView.getArrayBuffer(data!, Number(size))));
+        onRecord(this.#copy(data!, Number(size)));
         return 0;
       } catch (error) {
         this.#failure = error;
@@ -62,6 +63,18 @@ export class RingReader {
       this.close();
       throw error;
     }
+  }
+
+  /**
+   * The record copied into a reused buffer. Records are a few dozen bytes:
+   * copying is cheaper than wrapping each one in an ArrayBuffer of its own,
+   * whose external backing store only the garbage collector frees (under a
+   * flood that is tens of thousands of them a second).
+   */
+  #copy(data: Deno.PointerObject, size: number): DataView {
+    if (size > this.#scratch.byteLength) this.#scratch = new Uint8Array(size);
+    Deno.UnsafePointerView.copyInto(data, this.#scratch.subarray(0, size));
+    return new DataView(this.#scratch.buffer, 0, size);
   }
 
   #checked(operation: string, rc: number): number {
