@@ -114,12 +114,21 @@ try {
     `connections: ${connections}; lines: ${data} (${(data / connections).toFixed(4)}` +
       ` per connection, complete is ${perConnection})`,
   );
+  // What the tracer reported it could not print, from its last running totals.
+  const text = await stderr;
+  const total = (pattern: RegExp) => Number([...text.matchAll(pattern)].pop()?.[1] ?? 0);
+  const lost = total(/lost \d+ events \((\d+) in total\)/g);
+  const untraced = total(/ended without a traced close \((\d+) in total\)/g);
+  console.log(
+    `reported unprinted: ${lost} lost, ${untraced} ended without a traced close; ` +
+      `lines + reported = ${data + lost + untraced} of ${connections * perConnection}`,
+  );
   console.log(`RSS drift after the first minute: ${(last.rss - warm.rss).toFixed(1)} MB`);
   console.log(
     `fds: ${Math.min(...samples.map((s) => s.fds))}..${Math.max(...samples.map((s) => s.fds))}`,
   );
   console.log(`map entries at most: ${Math.max(...samples.map((s) => s.entries))}`);
-  console.log(`tracer stderr: ${(await stderr).trim() || "(empty)"}`);
+  console.log(`tracer stderr: ${text.trim() || "(empty)"}`);
 } finally {
   try {
     tracer.kill("SIGKILL");
