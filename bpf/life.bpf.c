@@ -163,4 +163,3 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 }
 
 SET_STATE_HANDLERS(life_set_state, life_set_state_backup, handle_set_state)
-
