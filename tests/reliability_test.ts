@@ -102,7 +102,7 @@ Deno.test("a reader that stalls during a flood loses only what is reported lost"
     let text = new TextDecoder().decode((await reader.read()).value); // the header
     // Nobody reads stdout while the flood runs: the pipe fills, the tracer
     // blocks in write(), and the kernel's ring buffer overflows.
-    const run = await new Deno.Command(flood, { args: ["4", "2"] }).output();
+    const run = await new Deno.Command(flood, { args: ["5", "2"] }).output(); // 5 s, 2 workers
     const { connections, port } = JSON.parse(new TextDecoder().decode(run.stdout));
     const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
     const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
