@@ -86,8 +86,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		/* A socket's first state change (in connect(), or as a listener's
 		 * new child) finding a session at its address: the socket there
 		 * before was freed without a CLOSE transition. Under a connection
-		 * flood this happens to about one server socket in 100,000, last
-		 * seen in FIN_WAIT1 (measured on 6.18; tcp:tcp_destroy_sock does
+		 * flood this happens to one server socket in 100,000 to 1,000,000,
+		 * last seen in FIN_WAIT1 (measured on 6.18; tcp:tcp_destroy_sock does
 		 * not see it either). Its end is counted, not printed: the memory
 		 * holding its byte counts now belongs to the new socket. */
 		if (s && (oldstate == TCP_CLOSE || oldstate == TCP_LISTEN)) {
