@@ -11,6 +11,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { reportedTotal } from "./stderr_reports.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -116,9 +117,8 @@ try {
   );
   // What the tracer reported it could not print, from its last running totals.
   const text = await stderr;
-  const total = (pattern: RegExp) => Number([...text.matchAll(pattern)].pop()?.[1] ?? 0);
-  const lost = total(/lost \d+ events \((\d+) in total\)/g);
-  const untraced = total(/ended without a traced close \((\d+) in total\)/g);
+  const lost = reportedTotal(text, "lost");
+  const untraced = reportedTotal(text, "untraced");
   console.log(
     `reported unprinted: ${lost} lost, ${untraced} ended without a traced close; ` +
       `lines + reported = ${data + lost + untraced} of ${connections * perConnection}`,

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
 import { exchange, tcptools, Tracer, until } from "./harness.ts";
+import { reportedTotal } from "../scripts/stderr_reports.ts";
 
 const TOOLS = ["accept", "connect", "connlat", "life"];
 
@@ -126,13 +127,9 @@ Deno.test("a reader that stalls during a flood loses only what is reported lost"
     assert.equal(exit.code, 0, stderr);
     assert.ok(peakMb < 200, `peak RSS ${peakMb} MB`);
     const printed = text.split("\n").filter((l) => l.includes(`,${port},`)).length;
-    const total = (pattern: RegExp) => {
-      const all = [...stderr.matchAll(pattern)];
-      return all.length ? Number(all[all.length - 1][1]) : 0;
-    };
-    const lost = total(/lost \d+ events \((\d+) in total\)/g);
-    const skipped = total(/skipped \d+ tracepoint hits \((\d+) in total\)/g);
-    const untraced = total(/ended without a traced close \((\d+) in total\)/g);
+    const lost = reportedTotal(stderr, "lost");
+    const skipped = reportedTotal(stderr, "skipped");
+    const untraced = reportedTotal(stderr, "untraced");
     assert.ok(lost > 0, `the ring buffer never overflowed: ${stderr}`);
     // Each connection closes two sessions; every one is printed or counted
     // (other traffic can only add to the counts, never to printed).
