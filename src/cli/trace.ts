@@ -18,9 +18,8 @@ export interface TraceSpec<Event> {
   tool: string;
   program: ProgramName;
   /**
-   * BPF program functions to attach, in order. A program named `<x>_backup`
-   * is the backup of `<x>`, attached after it (see SET_STATE_HANDLERS in
-   * bpf/common.bpf.h); the kernel's skips of every other program count.
+   * BPF program functions to attach, in order: the primary handler first,
+   * then its backup if it has one (see SET_STATE_HANDLERS in bpf/common.bpf.h).
    */
   attach: string[];
   /** `.rodata` globals written before load. */
@@ -113,12 +112,10 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
       if (total > before) warn(`${spec.tool}: ${message(total - before, total)}`);
       reported[map] = total;
     }
-    // Hits the kernel skipped a program for that no backup took: mostly
-    // ones the program would have ignored, so they bound the missing events
-    // rather than count them.
-    const missed = spec.attach.filter((program) => !program.endsWith("_backup"))
-      .reduce((sum, program) => sum + object.missedRuns(program), 0) -
-      object.sumPerCpu("rescued_events");
+    // Hits the kernel skipped the primary for that the backup did not take:
+    // mostly ones the program would have ignored, so they bound the missing
+    // events rather than count them.
+    const missed = object.missedRuns(spec.attach[0]) - object.sumPerCpu("rescued_events");
     if (missed > skipped) {
       warn(
         `${spec.tool}: the kernel skipped ${
