@@ -63,10 +63,6 @@ function bundle(): void {
     "--platform=deno",
     "--format=esm",
     "--packages=bundle", // inline npm: packages instead of leaving imports
-    // No --minify: in Deno 2.9.6 it defeats bundle's rewrite of esbuild's
-    // `__require` shim into createRequire(import.meta.url), so a CommonJS npm
-    // package that require()s a node: builtin throws at startup. The bytes
-    // saved are few anyway (gen/assets.ts is mostly base64 strings).
     "-o",
     appJs,
     entry,
@@ -81,10 +77,10 @@ function bundle(): void {
   if (leftover) {
     throw new Error(`${appJs} still imports ${leftover[1]}: it must be bundled`);
   }
-  // esbuild's fallback require() that only throws: see --minify above.
-  if (text.includes("Dynamic require of")) {
-    throw new Error(`${appJs} contains esbuild's throwing require() shim`);
-  }
+  // A node: import loads Deno's Node compatibility layer at startup, which
+  // doubles the time to attach (~70 ms more, BENCHMARKS.md).
+  const node = text.match(/["'](node:[\w/]+)["']/);
+  if (node) throw new Error(`${appJs} imports ${node[1]}: keep the tracer free of node: modules`);
 }
 
 /** Step 2a: [launcher][runtime][app.js][trailer]. */

@@ -8,7 +8,8 @@ import { decodeAcceptEvent } from "../events/accept.ts";
 import { AcceptFormatter } from "../output/accept.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
-import { addFamilyFlags, addRingFlag, familyFilter, newParser, pid, portList } from "./args.ts";
+import { addFamilyFlags, addRingFlag, familyFilter, pid, portList } from "./args.ts";
+import { CommandParser } from "./parser.ts";
 import { trace } from "./trace.ts";
 
 const PROG = "tcptools accept";
@@ -26,9 +27,9 @@ export interface AcceptOptions {
   ring_kb: number;
 }
 
-/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+/** Parses argv; throws ArgumentError on bad input, HelpRequested for --help. */
 export function parseAcceptArgs(argv: string[]): AcceptOptions {
-  const parser = newParser({
+  const parser = new CommandParser({
     prog: PROG,
     description: "Trace TCP accepts",
     examples: [
@@ -42,28 +43,22 @@ export function parseAcceptArgs(argv: string[]): AcceptOptions {
       ["tcptools accept --json", "one JSON object per accept"],
     ],
   });
-  parser.add_argument("-T", "--time", {
-    action: "store_true",
-    help: "include a time column (HH:MM:SS)",
-  });
-  parser.add_argument("-t", "--timestamp", {
-    action: "store_true",
-    help: "include timestamp on output",
-  });
-  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
-  parser.add_argument("-P", "--port", {
-    type: portList,
+  parser.flag(["-T", "--time"], "include a time column (HH:MM:SS)");
+  parser.flag(["-t", "--timestamp"], "include timestamp on output");
+  parser.option(["-p", "--pid"], { parse: pid, help: "trace this PID only" });
+  parser.option(["-P", "--port"], {
+    parse: portList,
     metavar: "PORT",
     help: "comma-separated list of local ports to trace.",
   });
   addFamilyFlags(parser);
-  parser.add_argument("--backlog", {
-    action: "store_true",
-    help: "add the listen queue length (QLEN) and its limit (QMAX) after each accept",
-  });
-  parser.add_argument("--json", { action: "store_true", help: "one JSON object per accept" });
+  parser.flag(
+    ["--backlog"],
+    "add the listen queue length (QLEN) and its limit (QMAX) after each accept",
+  );
+  parser.flag(["--json"], "one JSON object per accept");
   addRingFlag(parser);
-  return parser.parse_args(argv) as AcceptOptions;
+  return parser.parse<AcceptOptions>(argv);
 }
 
 /** Runs `tcptools accept`; resolves to the exit status. */

@@ -1,53 +1,28 @@
 /**
- * Command-line pieces the subcommands share. Parsing follows Python's
- * argparse (via the npm port), because that is the contract of the bcc tools
- * being reproduced: combined short flags (-stT), attached values (-p181,
- * --pid=181), unique long prefixes, mutually exclusive -4/-6, and usage
- * errors as "usage: ..." plus "<prog>: error: <message>" on stderr, exit 2.
+ * Command-line pieces the subcommands share: the value types (PID, UID, port
+ * list, ring size), checked up front where bcc would crash or pass them to
+ * the compiler, and the flags every tool has.
  *
  * @module
  */
-import { ArgumentParser, ArgumentTypeError, RawDescriptionHelpFormatter } from "argparse";
-
-/** Options for {@linkcode newParser}. */
-export interface ParserOptions {
-  /** e.g. "tcptools life". */
-  prog: string;
-  description: string;
-  /** [command, what it does] pairs, printed under "examples:" in --help. */
-  examples: [string, string][];
-}
-
-/** A parser with the shared help layout (EXAMPLES last, as in the man pages). */
-export function newParser({ prog, description, examples }: ParserOptions): ArgumentParser {
-  const width = Math.max(...examples.map(([command]) => command.length));
-  const epilog = "examples:\n" +
-    examples.map(([command, what]) => `    ${command.padEnd(width)}   # ${what}`).join("\n");
-  return new ArgumentParser({
-    prog,
-    description,
-    epilog,
-    formatter_class: RawDescriptionHelpFormatter,
-    color: false,
-  });
-}
+import { type CommandParser, ValueError } from "./parser.ts";
 
 const DIGITS = /^[0-9]+$/;
 
-/** argparse type: a process ID, 1..2^31-1. */
+/** Value type: a process ID, 1..2^31-1. */
 export function pid(value: string): number {
   const n = DIGITS.test(value) ? Number(value) : NaN;
   if (!(n >= 1 && n <= 0x7fffffff)) {
-    throw new ArgumentTypeError(`invalid PID: '${value}' (expected a number from 1 to 2147483647)`);
+    throw new ValueError(`invalid PID: '${value}' (expected a number from 1 to 2147483647)`);
   }
   return n;
 }
 
-/** argparse type: a user ID, 0..2^32-2 (2^32-1 is "no user"). */
+/** Value type: a user ID, 0..2^32-2 (2^32-1 is "no user"). */
 export function uid(value: string): number {
   const n = DIGITS.test(value) ? Number(value) : NaN;
   if (!(n >= 0 && n <= 0xfffffffe)) {
-    throw new ArgumentTypeError(`invalid UID: '${value}' (expected a number from 0 to 4294967294)`);
+    throw new ValueError(`invalid UID: '${value}' (expected a number from 0 to 4294967294)`);
   }
   return n;
 }
@@ -55,17 +30,17 @@ export function uid(value: string): number {
 /** Most ports a list may name (the size of the in-kernel filter maps). */
 export const MAX_PORTS = 1024;
 
-/** argparse type: a comma-separated list of ports, each 1..65535. */
+/** Value type: a comma-separated list of ports, each 1..65535. */
 export function portList(value: string): number[] {
   const ports = value.split(",").map((part) => {
     const n = DIGITS.test(part.trim()) ? Number(part.trim()) : NaN;
     if (!(n >= 1 && n <= 65535)) {
-      throw new ArgumentTypeError(`invalid port: '${part}' (expected 1 to 65535)`);
+      throw new ValueError(`invalid port: '${part}' (expected 1 to 65535)`);
     }
     return n;
   });
   if (ports.length > MAX_PORTS) {
-    throw new ArgumentTypeError(`too many ports: ${ports.length} (at most ${MAX_PORTS})`);
+    throw new ValueError(`too many ports: ${ports.length} (at most ${MAX_PORTS})`);
   }
   return ports;
 }
@@ -78,11 +53,11 @@ export function portList(value: string): number[] {
  */
 export const DEFAULT_RING_KB = 1024;
 
-/** argparse type: a ring buffer size in KiB, a power of two from 4 (one page) to 1048576. */
+/** Value type: a ring buffer size in KiB, a power of two from 4 (one page) to 1048576. */
 export function ringKb(value: string): number {
   const n = DIGITS.test(value) ? Number(value) : NaN;
   if (!(n >= 4 && n <= 1048576 && (n & (n - 1)) === 0)) {
-    throw new ArgumentTypeError(
+    throw new ValueError(
       `invalid size: '${value}' (expected KiB as a power of two from 4 to 1048576)`,
     );
   }
@@ -90,9 +65,9 @@ export function ringKb(value: string): number {
 }
 
 /** Adds --ring-kb: how much the kernel may buffer while user space is busy. */
-export function addRingFlag(parser: ArgumentParser): void {
-  parser.add_argument("--ring-kb", {
-    type: ringKb,
+export function addRingFlag(parser: CommandParser): void {
+  parser.option(["--ring-kb"], {
+    parse: ringKb,
     default: DEFAULT_RING_KB,
     metavar: "KB",
     help: `ring buffer size in KiB, a power of two (default ${DEFAULT_RING_KB}); ` +
@@ -101,10 +76,10 @@ export function addRingFlag(parser: ArgumentParser): void {
 }
 
 /** Adds the mutually exclusive -4/--ipv4 and -6/--ipv6 flags. */
-export function addFamilyFlags(parser: ArgumentParser): void {
-  const family = parser.add_mutually_exclusive_group();
-  family.add_argument("-4", "--ipv4", { action: "store_true", help: "trace IPv4 family only" });
-  family.add_argument("-6", "--ipv6", { action: "store_true", help: "trace IPv6 family only" });
+export function addFamilyFlags(parser: CommandParser): void {
+  const family = parser.exclusiveGroup();
+  parser.flag(["-4", "--ipv4"], "trace IPv4 family only", family);
+  parser.flag(["-6", "--ipv6"], "trace IPv6 family only", family);
 }
 
 const AF_INET = 2;

@@ -14,16 +14,9 @@ import { ConnectFormatter, countTable } from "../output/connect.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
 import { connectCountKeyLayout } from "../events/connect.ts";
-import {
-  addFamilyFlags,
-  addRingFlag,
-  familyFilter,
-  newParser,
-  pid,
-  portList,
-  uid,
-} from "./args.ts";
+import { addFamilyFlags, addRingFlag, familyFilter, pid, portList, uid } from "./args.ts";
 import { connectProgram } from "./connect_program.ts";
+import { CommandParser } from "./parser.ts";
 import { trace } from "./trace.ts";
 
 const PROG = "tcptools connect";
@@ -43,9 +36,9 @@ export interface ConnectOptions {
   ring_kb: number;
 }
 
-/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+/** Parses argv; throws ArgumentError on bad input, HelpRequested for --help. */
 export function parseConnectArgs(argv: string[]): ConnectOptions {
-  const parser = newParser({
+  const parser = new CommandParser({
     prog: PROG,
     description: "Trace TCP connects",
     examples: [
@@ -63,31 +56,26 @@ export function parseConnectArgs(argv: string[]): ConnectOptions {
       ["tcptools connect --json", "one JSON object per connect, with its outcome"],
     ],
   });
-  parser.add_argument("-t", "--timestamp", {
-    action: "store_true",
-    help: "include timestamp on output",
-  });
-  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
-  parser.add_argument("-P", "--port", {
-    type: portList,
+  parser.flag(["-t", "--timestamp"], "include timestamp on output");
+  parser.option(["-p", "--pid"], { parse: pid, help: "trace this PID only" });
+  parser.option(["-P", "--port"], {
+    parse: portList,
     metavar: "PORT",
     help: "comma-separated list of destination ports to trace.",
   });
   addFamilyFlags(parser);
-  parser.add_argument("-L", "--lport", { action: "store_true", help: "include LPORT on output" });
-  parser.add_argument("-U", "--print-uid", { action: "store_true", help: "include UID on output" });
-  parser.add_argument("-u", "--uid", { type: uid, help: "trace this UID only" });
-  const mode = parser.add_mutually_exclusive_group();
-  mode.add_argument("-c", "--count", {
-    action: "store_true",
-    help: "count connects per src ip and dest ip/port",
-  });
-  mode.add_argument("--json", {
-    action: "store_true",
-    help: "one JSON object per connect, printed at its answer, with the outcome",
-  });
+  parser.flag(["-L", "--lport"], "include LPORT on output");
+  parser.flag(["-U", "--print-uid"], "include UID on output");
+  parser.option(["-u", "--uid"], { parse: uid, help: "trace this UID only" });
+  const mode = parser.exclusiveGroup();
+  parser.flag(["-c", "--count"], "count connects per src ip and dest ip/port", mode);
+  parser.flag(
+    ["--json"],
+    "one JSON object per connect, printed at its answer, with the outcome",
+    mode,
+  );
   addRingFlag(parser);
-  return parser.parse_args(argv) as ConnectOptions;
+  return parser.parse<ConnectOptions>(argv);
 }
 
 /** Runs `tcptools connect`; resolves to the exit status. */

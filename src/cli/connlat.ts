@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { ArgumentTypeError } from "argparse";
 import { decodeConnectEvent } from "../events/connect.ts";
 import { ConnlatFormatter } from "../output/connlat.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
-import { addFamilyFlags, addRingFlag, familyFilter, newParser, pid } from "./args.ts";
+import { addFamilyFlags, addRingFlag, familyFilter, pid } from "./args.ts";
 import { connectProgram } from "./connect_program.ts";
+import { CommandParser, ValueError } from "./parser.ts";
 import { trace } from "./trace.ts";
 
 const PROG = "tcptools connlat";
@@ -29,11 +29,11 @@ export interface ConnlatOptions {
   duration_ms: number;
 }
 
-/** argparse type of the positional minimum latency, as bcc checks it. */
+/** Value type of the positional minimum latency, as bcc checks it. */
 export function minimumMs(value: string): number {
   const ms = value.trim() === "" ? NaN : Number(value);
-  if (Number.isNaN(ms)) throw new ArgumentTypeError("must be a float");
-  if (ms < 0) throw new ArgumentTypeError("must be positive");
+  if (Number.isNaN(ms)) throw new ValueError("must be a float");
+  if (ms < 0) throw new ValueError("must be positive");
   return ms;
 }
 
@@ -42,9 +42,9 @@ export function minimumUs(ms: number): number {
   return Math.min(Math.trunc(ms * 1000), Number.MAX_SAFE_INTEGER);
 }
 
-/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+/** Parses argv; throws ArgumentError on bad input, HelpRequested for --help. */
 export function parseConnlatArgs(argv: string[]): ConnlatOptions {
-  const parser = newParser({
+  const parser = new CommandParser({
     prog: PROG,
     description: "Trace TCP connects and show connection latency",
     examples: [
@@ -59,29 +59,19 @@ export function parseConnlatArgs(argv: string[]): ConnlatOptions {
       ["tcptools connlat --json", "one JSON object per connect, latency in ms"],
     ],
   });
-  parser.add_argument("-t", "--timestamp", {
-    action: "store_true",
-    help: "include timestamp on output",
-  });
-  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
-  parser.add_argument("-L", "--lport", { action: "store_true", help: "include LPORT on output" });
+  parser.flag(["-t", "--timestamp"], "include timestamp on output");
+  parser.option(["-p", "--pid"], { parse: pid, help: "trace this PID only" });
+  parser.flag(["-L", "--lport"], "include LPORT on output");
   addFamilyFlags(parser);
-  parser.add_argument("duration_ms", {
-    nargs: "?",
+  parser.positional("duration_ms", {
     default: 0,
-    type: minimumMs,
+    parse: minimumMs,
     help: "minimum duration to trace (ms)",
   });
-  parser.add_argument("-v", "--verbose", {
-    action: "store_true",
-    help: "print libbpf's messages about loading the BPF program",
-  });
-  parser.add_argument("--json", {
-    action: "store_true",
-    help: "one JSON object per connect (latency in ms, outcome)",
-  });
+  parser.flag(["-v", "--verbose"], "print libbpf's messages about loading the BPF program");
+  parser.flag(["--json"], "one JSON object per connect (latency in ms, outcome)");
   addRingFlag(parser);
-  return parser.parse_args(argv) as ConnlatOptions;
+  return parser.parse<ConnlatOptions>(argv);
 }
 
 /** Runs `tcptools connlat`; resolves to the exit status. */

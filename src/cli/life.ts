@@ -7,7 +7,8 @@ import { decodeLifeEvent } from "../events/life.ts";
 import { LifeFormatter, type LifeStyle } from "../output/life.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
-import { addFamilyFlags, addRingFlag, familyFilter, newParser, pid, portList } from "./args.ts";
+import { addFamilyFlags, addRingFlag, familyFilter, pid, portList } from "./args.ts";
+import { CommandParser } from "./parser.ts";
 import { trace } from "./trace.ts";
 
 const PROG = "tcptools life";
@@ -27,9 +28,9 @@ export interface LifeOptions {
   ring_kb: number;
 }
 
-/** Parses argv; exits 2 with a usage error on bad input, 0 after --help. */
+/** Parses argv; throws ArgumentError on bad input, HelpRequested for --help. */
 export function parseLifeArgs(argv: string[]): LifeOptions {
-  const parser = newParser({
+  const parser = new CommandParser({
     prog: PROG,
     description: "Trace the lifespan of TCP sessions and summarize",
     examples: [
@@ -47,41 +48,26 @@ export function parseLifeArgs(argv: string[]): LifeOptions {
       ["tcptools life -6", "only trace IPv6 family"],
     ],
   });
-  parser.add_argument("-T", "--time", {
-    action: "store_true",
-    help: "include a time column on output (HH:MM:SS)",
-  });
-  parser.add_argument("-t", "--timestamp", {
-    action: "store_true",
-    help: "include a timestamp on output (seconds)",
-  });
-  parser.add_argument("-w", "--wide", {
-    action: "store_true",
-    help: "wide column output (fits IPv6 addresses)",
-  });
-  const format = parser.add_mutually_exclusive_group();
-  format.add_argument("-s", "--csv", {
-    action: "store_true",
-    help: "comma separated values output",
-  });
-  format.add_argument("--json", {
-    action: "store_true",
-    help: "one JSON object per session (exact bytes, span in ms)",
-  });
-  parser.add_argument("-p", "--pid", { type: pid, help: "trace this PID only" });
-  parser.add_argument("-L", "--localport", {
-    type: portList,
+  parser.flag(["-T", "--time"], "include a time column on output (HH:MM:SS)");
+  parser.flag(["-t", "--timestamp"], "include a timestamp on output (seconds)");
+  parser.flag(["-w", "--wide"], "wide column output (fits IPv6 addresses)");
+  const format = parser.exclusiveGroup();
+  parser.flag(["-s", "--csv"], "comma separated values output", format);
+  parser.flag(["--json"], "one JSON object per session (exact bytes, span in ms)", format);
+  parser.option(["-p", "--pid"], { parse: pid, help: "trace this PID only" });
+  parser.option(["-L", "--localport"], {
+    parse: portList,
     metavar: "PORTS",
     help: "comma-separated list of local ports to trace",
   });
-  parser.add_argument("-D", "--remoteport", {
-    type: portList,
+  parser.option(["-D", "--remoteport"], {
+    parse: portList,
     metavar: "PORTS",
     help: "comma-separated list of remote ports to trace",
   });
   addFamilyFlags(parser);
   addRingFlag(parser);
-  return parser.parse_args(argv) as LifeOptions;
+  return parser.parse<LifeOptions>(argv);
 }
 
 function style(options: LifeOptions): LifeStyle {

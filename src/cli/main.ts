@@ -8,6 +8,7 @@ import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
 import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError, UsageError } from "./errors.ts";
+import { ArgumentError, HelpRequested } from "./parser.ts";
 import { accept } from "./accept.ts";
 import { connect } from "./connect.ts";
 import { connlat } from "./connlat.ts";
@@ -50,7 +51,10 @@ function hint(error: BpfError): string {
   return "";
 }
 
-function describe(error: unknown): { line: string; status: number } {
+function describe(error: unknown): { line: string; status: number; usage?: string } {
+  if (error instanceof ArgumentError) {
+    return { line: `error: ${error.message}`, status: 2, usage: error.usage };
+  }
   if (error instanceof UsageError) {
     return { line: `error: ${error.message}\nTry 'tcptools --help'.`, status: 2 };
   }
@@ -88,10 +92,14 @@ export async function main(argv: string[]): Promise<number> {
     if (sub === undefined) throw new UsageError(`unknown command '${command}'`);
     return await sub.run(rest);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      await Deno.stdout.write(new TextEncoder().encode(error.text));
+      return 0;
+    }
     if (Deno.env.get("TCPTOOLS_DEBUG")) console.error(error);
-    const { line, status } = describe(error);
+    const { line, status, usage = "" } = describe(error);
     const prefix = command && SUBCOMMANDS[command] ? `tcptools ${command}` : "tcptools";
-    Deno.stderr.writeSync(new TextEncoder().encode(`${prefix}: ${line}\n`));
+    Deno.stderr.writeSync(new TextEncoder().encode(`${usage}${prefix}: ${line}\n`));
     return status;
   }
 }
