@@ -12,8 +12,9 @@
  *   `-h`/`--help` prints the help to stdout and exits 0.
  *
  * Written here rather than taken from npm: the argparse port is CommonJS and
- * needs Deno's Node compatibility layer, which doubled the tracer's startup
- * (attach went from ~70 to ~140 ms, BENCHMARKS.md). This file imports nothing.
+ * loads Deno's Node compatibility layer at startup, which doubled the time to
+ * attach (~140 ms with it, ~70 without, BENCHMARKS.md). This file imports
+ * nothing.
  *
  * @module
  */
