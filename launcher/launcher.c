@@ -12,14 +12,15 @@
  *
  * Keep this layout in sync with concatenate() in scripts/package.ts.
  *
- * What it does: copies the runtime into an anonymous executable file (a
- * memfd), copies the app into a second memfd that survives exec, and replaces
- * itself with
+ * What it does: copies the app into a memfd that survives exec, then runs
  *
  *   tcptools run <DENO_FLAGS> /proc/self/fd/<app> <user args unchanged>
  *
- * Because exec replaces this process, the runtime's exit status, signals,
- * pid, stdio and controlling terminal are the program's own.
+ * with the runtime taken, in order of preference, from: its own pages of this
+ * file, mapped in place (userland_exec.c: no copy); a copy in an executable
+ * memfd; a copy in an unnamed temporary file. Either way this process becomes
+ * the runtime, so its exit status, signals, pid, stdio and controlling
+ * terminal are the program's own.
  *
  * It is linked statically so the file runs on any x86-64 Linux, whatever its
  * libc; the runtime itself still needs glibc (it is the stock Deno binary).

@@ -2,7 +2,8 @@
  * Build step 2: packages tcptools as ONE self-contained executable that runs
  * on a host without Deno.
  *
- * Usage: deno run -A scripts/package.ts [entry.ts] [output]
+ * Usage: deno run -A scripts/package.ts [--compile] [entry.ts] [output]
+ *   --compile  require path 2b below (`deno task compile`)
  *   entry   default <repo>/mod.ts
  *   output  default <repo>/dist/tcptools; intermediates (app.js, launcher)
  *           go next to it.
@@ -15,9 +16,10 @@
  *   2a. Default: gcc builds launcher/launcher.c statically and the output is
  *      [launcher][Deno runtime][app.js][48-byte trailer]. The runtime is the
  *      deno binary running this script (Deno.execPath(), symlinks resolved),
- *      or $TCPTOOLS_RUNTIME. At run time the launcher puts the runtime and
- *      app.js in memfds and execs `deno run <fixed flags> /proc/self/fd/N`;
- *      see launcher/launcher.c for the flags and the trailer layout.
+ *      or $TCPTOOLS_RUNTIME. At run time the launcher maps the runtime in
+ *      place, puts app.js in a memfd and runs `deno run <fixed flags>
+ *      /proc/self/fd/N`; see launcher/launcher.c for the flags, the
+ *      fallbacks and the trailer layout.
  *   2b. If $DENORT_BIN is set (a denort binary matching this Deno's version,
  *      which `deno compile` otherwise downloads), `deno compile` turns the
  *      same app.js into the output instead. No launcher is involved. It
@@ -30,8 +32,10 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const entry = resolve(Deno.args[0] ?? join(root, "mod.ts"));
-const output = resolve(Deno.args[1] ?? join(root, "dist", "tcptools"));
+const compileOnly = Deno.args.includes("--compile");
+const [entryArg, outputArg] = Deno.args.filter((arg) => arg !== "--compile");
+const entry = resolve(entryArg ?? join(root, "mod.ts"));
+const output = resolve(outputArg ?? join(root, "dist", "tcptools"));
 const outDir = dirname(output);
 const appJs = join(outDir, "app.js");
 const launcherBin = join(outDir, "launcher");
@@ -174,6 +178,13 @@ function evictFromPageCache(path: string): void {
   run("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
 }
 
+if (compileOnly && !Deno.env.get("DENORT_BIN")) {
+  console.error(
+    "package: --compile needs DENORT_BIN, the path of a denort binary of Deno " +
+      `${Deno.version.deno} (deno compile cannot download one here)`,
+  );
+  Deno.exit(1);
+}
 Deno.mkdirSync(outDir, { recursive: true });
 bundle();
 if (Deno.env.get("DENORT_BIN")) compile();
