@@ -81,6 +81,7 @@
  *   --ext=js     /proc/self/fd/N has no extension to infer the type from.
  *   -q           Deno prints nothing of its own (downloads, warnings); the
  *                app's output, and its uncaught errors, are unaffected.
+ *   --no-code-cache  the cache directory is unwritable (set_deno_dir()).
  *   --v8-flags=--max-semi-space-size=4
  *                bounds V8's young generation (default up to 3 x 16 MB).
  *                The tracer's garbage is many short strings per batch; with
@@ -92,7 +93,7 @@
  */
 static const char *const DENO_FLAGS[] = {
     "-A",      "--no-prompt", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--ext=js",
-    "-q",      "--v8-flags=--max-semi-space-size=4",
+    "-q",      "--no-code-cache", "--v8-flags=--max-semi-space-size=4",
 };
 #define N_DENO_FLAGS (sizeof DENO_FLAGS / sizeof DENO_FLAGS[0])
 
@@ -265,8 +266,11 @@ static int exec_fd(int fd, int reopen, char **argv)
  *     tracer copied onto a server must not leave files behind (or mix them
  *     into a Deno user's cache, root-owned under sudo).
  *   - An unwritable one costs only the V8 code cache (~35 ms per start, which
- *     keeps startup within budget): Deno silently keeps its caches in memory
- *     (tested with HOME unset, unwritable HOME, read-only root).
+ *     keeps startup within budget; --no-code-cache then skips even trying):
+ *     Deno keeps its other caches in memory (tested with HOME unset,
+ *     unwritable HOME, read-only root). It says so on stderr, three lines
+ *     of "Failed to open cache file", but only when stderr is a terminal:
+ *     DENO_LOG (below) silences exactly that module.
  * Nobody, not even root, can create a directory in procfs, and /proc is
  * known to be procfs here since /proc/self/exe opened. (/dev/null/x would do
  * too, but a minimal chroot may lack /dev and then root could create it.)
@@ -386,6 +390,10 @@ int main(int argc, char **argv)
 	 *       (env -i) the app's PATH would become that directory alone, so
 	 *       commands it runs by name would no longer be found.
 	 *   DENO_DIR  see set_deno_dir().
+	 *   DENO_LOG=error,deno::cache::cache_db=off  Deno's log filter: errors
+	 *       only, as -q, but none from the cache database module, whose
+	 *       "Failed to open cache file" lines (see set_deno_dir()) would
+	 *       greet every user in a terminal. Uncaught errors still print.
 	 * DENO_NO_PACKAGE_JSON is not set: --no-config already stops package.json
 	 * discovery (tested), and the variable would leak into any deno the app
 	 * runs. Note that Deno looks for deno.json/package.json from the main
@@ -395,6 +403,7 @@ int main(int argc, char **argv)
 	 */
 	setenv("DENO_NO_UPDATE_CHECK", "1", 1);
 	setenv("DENO_DISABLE_NODE_SHIM", "1", 1);
+	setenv("DENO_LOG", "error,deno::cache::cache_db=off", 1);
 	set_deno_dir();
 
 	/*

@@ -18,6 +18,17 @@ export function tcptools(args: string[]): [string, string[]] {
   return [Deno.execPath(), ["run", "-A", join(root, "mod.ts"), ...args]];
 }
 
+/**
+ * The command line that runs `tcptools` with `args` on a pseudo-terminal, as
+ * a user at a shell would: script(1) gives it one for stdin, stdout and
+ * stderr, and copies what it writes there (CRLF line ends) to its stdout.
+ */
+export function tcptoolsOnTerminal(args: string[]): [string, string[]] {
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const command = `exec ${tcptools(args).flat().map(quote).join(" ")}`;
+  return ["script", ["--quiet", "--return", "--flush", "--command", command, "/dev/null"]];
+}
+
 /** What a finished process printed, and its status. */
 export interface Finished {
   code: number;
@@ -133,14 +144,23 @@ export class Tracer {
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
+    this.#pid = child.pid;
     this.#stdout = new Collected(child.stdout);
     this.#stderr = new Collected(child.stderr);
     child.status.then(() => this.#exited = true);
   }
 
-  /** Starts `tcptools <args>` and waits for its first stdout line (the header). */
-  static async start(args: string[], options: { waitForHeader?: boolean } = {}): Promise<Tracer> {
-    const [cmd, argv] = tcptools(args);
+  /**
+   * Starts `tcptools <args>` and waits for its first stdout line (the
+   * header). With `terminal`, it runs on a pseudo-terminal (see
+   * {@linkcode tcptoolsOnTerminal}): its stdout and stderr both arrive, as
+   * the terminal shows them, in {@linkcode Tracer.lines}.
+   */
+  static async start(
+    args: string[],
+    options: { waitForHeader?: boolean; terminal?: boolean } = {},
+  ): Promise<Tracer> {
+    const [cmd, argv] = options.terminal ? tcptoolsOnTerminal(args) : tcptools(args);
     const tracer = new Tracer(
       new Deno.Command(cmd, { args: argv, stdin: "null", stdout: "piped", stderr: "piped" })
         .spawn(),
@@ -152,10 +172,16 @@ export class Tracer {
       const { code, stderr } = await tracer.stop();
       throw new Error(`tcptools ${args.join(" ")} exited with ${code}: ${stderr}`);
     }
+    if (options.terminal) {
+      // Signals go to tcptools itself (script's only child), not to script.
+      const children = Deno.readTextFileSync(`/proc/${tracer.#pid}/task/${tracer.#pid}/children`);
+      tracer.#pid = Number(children.trim());
+    }
     return tracer;
   }
 
   #exited = false;
+  #pid: number;
 
   /**
    * For outputs without a header (JSON): makes traffic until a first line
@@ -172,7 +198,7 @@ export class Tracer {
   }
 
   get pid(): number {
-    return this.#child.pid;
+    return this.#pid;
   }
 
   /** stdout lines so far. */
@@ -182,13 +208,13 @@ export class Tracer {
 
   /** Sends `signal` without waiting (e.g. SIGSTOP to stall the consumer). */
   signal(signal: Deno.Signal): void {
-    this.#child.kill(signal);
+    Deno.kill(this.#pid, signal);
   }
 
   /** Sends `signal` and waits for the exit; returns everything printed. */
   async stop(signal: Deno.Signal = "SIGINT"): Promise<Finished> {
     try {
-      this.#child.kill(signal);
+      Deno.kill(this.#pid, signal);
     } catch { /* already gone */ }
     const status = await this.#child.status;
     await Promise.all([this.#stdout.done, this.#stderr.done]);

@@ -11,9 +11,11 @@ import {
   Peer,
   runTcptools,
   tcptools,
+  tcptoolsOnTerminal,
   Tracer,
   until,
 } from "./harness.ts";
+import { VERSION } from "../src/version.ts";
 
 const UP = 204800; // client -> server, 200 KiB
 const DOWN = 51200; // server -> client, 50 KiB
@@ -337,6 +339,41 @@ Deno.test("life --help, tcptools --help and --version print to stdout and exit 0
   const version = await runTcptools(["--version"]);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^tcptools \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("on a terminal, life shows its header and session lines and nothing else", async () => {
+  // Deno itself writes to a terminal what it keeps quiet on a pipe (it once
+  // greeted every user with three "Failed to open cache file" lines).
+  const tracer = await Tracer.start(["life"], { terminal: true });
+  const x = await exchange("127.0.0.1");
+  const port = x.clientPorts[0];
+  await until("both ends", () => tracer.lines().filter((l) => has([l], port)).length === 2);
+  const { code, stdout, stderr } = await tracer.stop();
+  assert.equal(code, 0);
+  assert.equal(stderr, "");
+  assert.ok(stdout.endsWith("\r\n"), "lines end as a terminal shows them");
+  const lines = stdout.slice(0, -2).split("\r\n");
+  assert.equal(
+    lines[0],
+    "PID   COMM       LADDR           LPORT RADDR           RPORT TX_KB RX_KB MS",
+  );
+  const { client, server } = ends(x, "127.0.0.1");
+  for (const end of [client, server]) assert.ok(lineMs(lines, columnsPrefix(end)) > 0);
+  for (const line of lines.slice(1)) assert.match(line, /^\d+ +.{10} .* \d+\.\d\d$/);
+});
+
+Deno.test("on a terminal, --version and a usage error print only their own lines", async () => {
+  const [cmd, args] = tcptoolsOnTerminal(["--version"]);
+  const version = await new Deno.Command(cmd, { args, stdin: "null" }).output();
+  assert.equal(version.code, 0);
+  assert.equal(new TextDecoder().decode(version.stdout), `tcptools ${VERSION}\r\n`);
+  const [badCmd, badArgs] = tcptoolsOnTerminal(["life", "-x"]);
+  const bad = await new Deno.Command(badCmd, { args: badArgs, stdin: "null" }).output();
+  assert.equal(bad.code, 2);
+  const lines = new TextDecoder().decode(bad.stdout).trimEnd().split("\r\n");
+  assert.match(lines[0], /^usage: tcptools life \[-h\]/);
+  assert.equal(lines.at(-1), "tcptools life: error: unrecognized arguments: -x");
+  for (const line of lines.slice(1, -1)) assert.match(line, /^ {21}\[/);
 });
 
 Deno.test("life without privileges says what it needs, exit status 1", async () => {

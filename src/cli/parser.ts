@@ -354,7 +354,9 @@ function textWidth(): number {
   const columns = Number(Deno.env.get("COLUMNS"));
   if (Number.isInteger(columns) && columns > 0) return columns - 2;
   try {
-    if (Deno.stdout.isTerminal()) return Deno.consoleSize().columns - 2;
+    // A pseudo-terminal nobody sized (script(1), some CI runners) has 0 columns.
+    const terminal = Deno.stdout.isTerminal() ? Deno.consoleSize().columns : 0;
+    if (terminal > 0) return terminal - 2;
   } catch {
     // no terminal after all: the default below
   }
