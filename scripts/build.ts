@@ -3,20 +3,22 @@
  * gen/assets.ts, the one module that carries all embedded bytes: the BPF
  * objects (with the layout of their .rodata globals and event structs, read
  * from the ELF and its BTF) and the libbpf, libelf and zlib shared libraries
- * of this build machine. `deno run`, `deno bundle` and `deno compile` all see
- * the same assets through it.
+ * of this build machine, made to load on glibc 2.28+ (glibc_compat.ts).
+ * `deno run`, `deno bundle` and `deno compile` all see the same assets
+ * through it.
  *
  * Usage: deno run -A scripts/build.ts
  */
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { newestGlibcRequired, OLDEST_GLIBC, patchLibelf, SHIM_SONAME } from "./glibc_compat.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bpfDir = join(root, "bpf");
 const genDir = join(root, "gen");
 
 /** The shared libraries embedded, in load order (each needs the ones before). */
-const LIBRARIES = ["libz.so.1", "libelf.so.1", "libbpf.so.1"];
+const LIBRARIES = ["libz.so.1", SHIM_SONAME, "libelf.so.1", "libbpf.so.1"];
 
 function run(cmd: string, args: string[]): string {
   const out = new Deno.Command(cmd, { args, stderr: "inherit" }).outputSync();
@@ -125,10 +127,41 @@ for (const entry of [...Deno.readDirSync(bpfDir)].sort((a, b) => a.name.localeCo
   );
 }
 
+/** The fstat shim libelf is redirected to (scripts/glibc_compat/fstat.c). */
+function buildShim(): Uint8Array {
+  const output = join(genDir, SHIM_SONAME);
+  run(Deno.env.get("CC") ?? "gcc", [
+    "-shared",
+    "-fPIC",
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    `-Wl,-soname,${SHIM_SONAME}`,
+    "-Wl,--no-as-needed", // it needs libz.so.1 for libelf, not for itself
+    "-o",
+    output,
+    join(root, "scripts", "glibc_compat", "fstat.c"),
+    "-l:libz.so.1",
+  ]);
+  return Deno.readFileSync(output);
+}
+
+function libraryBytes(soname: string): Uint8Array {
+  if (soname === SHIM_SONAME) return buildShim();
+  const bytes = Deno.readFileSync(libraryPath(soname));
+  const library = soname === "libelf.so.1" ? patchLibelf(bytes) : bytes;
+  const newest = newestGlibcRequired(library);
+  if ((newest[0] - OLDEST_GLIBC[0] || newest[1] - OLDEST_GLIBC[1]) > 0) {
+    throw new Error(
+      `${soname} requires glibc ${newest.join(".")}, newer than ${OLDEST_GLIBC.join(".")}: ` +
+        "extend scripts/glibc_compat.ts or build on an older distribution",
+    );
+  }
+  return library;
+}
+
 const libraries = LIBRARIES.map((soname) =>
-  `  ${JSON.stringify(soname)}: ${
-    JSON.stringify(Deno.readFileSync(libraryPath(soname)).toBase64())
-  },`
+  `  ${JSON.stringify(soname)}: ${JSON.stringify(libraryBytes(soname).toBase64())},`
 );
 
 Deno.writeTextFileSync(

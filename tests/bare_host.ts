@@ -1,16 +1,17 @@
 /**
- * `deno task test:bare`: dist/tcptools alone on a bare Debian 12 (a
- * debootstrap minbase root with no libbpf, libelf, clang, Deno or Python),
- * mounted read-only and entered with chroot, tracing real loopback traffic
- * that the test drives from outside. Every tool's lines are checked field by
- * field. The root filesystem is cached in /var/cache/tcptools.
+ * `deno task test:bare`: dist/tcptools alone on bare Debian 12 and Debian 11
+ * (debootstrap minbase roots with no libbpf, libelf, clang, Deno or Python;
+ * Debian 11's glibc 2.31 is older than the 2.33 the build machine's libelf
+ * was linked for), mounted read-only and entered with chroot, tracing real
+ * loopback traffic that the test drives from outside. Every tool's lines are
+ * checked field by field. The root filesystems are cached in
+ * /var/cache/tcptools.
  */
 import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
 import { exchange, until } from "./harness.ts";
 
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");
-const CACHE = "/var/cache/tcptools/bare-bookworm";
 const decoder = new TextDecoder();
 
 function sh(args: string[]): void {
@@ -18,19 +19,30 @@ function sh(args: string[]): void {
   if (!out.success) throw new Error(`${args.join(" ")}: ${decoder.decode(out.stderr)}`);
 }
 
-/** The minbase root filesystem, built once. */
-function rootfs(): string {
+/** The minbase root filesystem of a Debian release, built once. */
+function rootfs(release: string): string {
+  const cache = `/var/cache/tcptools/bare-${release}`;
   try {
-    Deno.statSync(join(CACHE, "etc", "debian_version"));
-    return CACHE;
+    Deno.statSync(join(cache, "etc", "debian_version"));
+    return cache;
   } catch { /* not built yet */ }
-  const partial = `${CACHE}.partial`;
+  const partial = `${cache}.partial`;
   try {
     Deno.removeSync(partial, { recursive: true });
   } catch { /* none left over */ }
-  sh(["debootstrap", "--variant=minbase", "bookworm", partial, "http://deb.debian.org/debian"]);
-  Deno.renameSync(partial, CACHE);
-  return CACHE;
+  sh(["debootstrap", "--variant=minbase", release, partial, "http://deb.debian.org/debian"]);
+  Deno.renameSync(partial, cache);
+  return cache;
+}
+
+/** The glibc version of a root filesystem, from the banner in its libc.so.6. */
+function glibcVersion(dir: string): number[] {
+  const libc = new TextDecoder("latin1").decode(
+    Deno.readFileSync(join(dir, "lib/x86_64-linux-gnu/libc.so.6")),
+  );
+  const m = libc.match(/GNU C Library [^\n]*? version (\d+)\.(\d+)/);
+  if (m === null) throw new Error(`no glibc banner in ${dir}`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 /** A tracer running inside the read-only chroot. */
@@ -62,11 +74,19 @@ class BareTracer {
   }
 
   async attached(): Promise<void> {
-    await until("the header", () => /^PID /m.test(this.#text), 20000);
+    let exited = false;
+    this.#child.status.then(() => exited = true);
+    await until("the header", () => /^PID /m.test(this.#text) || exited, 20000);
+    if (exited) {
+      const { code, stderr } = await this.stop();
+      throw new Error(`the tracer exited with ${code} before its header: ${stderr}`);
+    }
   }
 
   async stop(): Promise<{ code: number; stdout: string; stderr: string }> {
-    this.#child.kill("SIGINT");
+    try {
+      this.#child.kill("SIGINT");
+    } catch { /* already exited */ }
     const [status, stderr] = await Promise.all([
       this.#child.status,
       new Response(this.#child.stderr).text(),
@@ -76,8 +96,17 @@ class BareTracer {
   }
 }
 
-Deno.test("dist/tcptools alone on a read-only minimal Debian traces with all four tools", async () => {
-  const dir = rootfs();
+for (const [release, glibc] of [["bookworm", [2, 36]], ["bullseye", [2, 31]]] as const) {
+  Deno.test(
+    `dist/tcptools alone on a read-only minimal Debian ${release} (glibc ${glibc.join(".")}) ` +
+      "traces with all four tools",
+    () => traceOnBareRoot(release, glibc),
+  );
+}
+
+async function traceOnBareRoot(release: string, glibc: readonly number[]): Promise<void> {
+  const dir = rootfs(release);
+  assert.deepEqual(glibcVersion(dir), glibc);
   for (const absent of ["usr/bin/python3", "usr/bin/clang", "usr/bin/deno"]) {
     assert.throws(() => Deno.statSync(join(dir, absent)), `${absent} is in the bare root`);
   }
@@ -135,4 +164,4 @@ Deno.test("dist/tcptools alone on a read-only minimal Debian traces with all fou
   assert.ok(Number(lat[6]) >= 0);
   // Read-only root: nothing could be written; and nothing was left in /tmp.
   assert.equal([...Deno.readDirSync(join(dir, "tmp"))].length, before);
-});
+}

@@ -1,5 +1,6 @@
 /**
- * Opens the libbpf this binary carries (with its libelf and zlib) without
+ * Opens the libbpf this binary carries (with its libelf, zlib and the fstat
+ * shim that lets libelf load on glibc before 2.33) without
  * touching the host's libraries: each is written to an anonymous memory file
  * and opened as /proc/self/fd/N. They are opened in dependency order, so when
  * libbpf asks for libelf.so.1 the dynamic loader finds the already loaded
