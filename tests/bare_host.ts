@@ -13,15 +13,18 @@ import { exchange, until } from "./harness.ts";
 
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");
 const decoder = new TextDecoder();
+const MIRROR = "http://deb.debian.org/debian";
 
 function sh(args: string[]): void {
   const out = new Deno.Command(args[0], { args: args.slice(1) }).outputSync();
   if (!out.success) throw new Error(`${args.join(" ")}: ${decoder.decode(out.stderr)}`);
 }
 
+const cacheOf = (release: string) => `/var/cache/tcptools/bare-${release}`;
+
 /** The minbase root filesystem of a Debian release, built once. */
 function rootfs(release: string): string {
-  const cache = `/var/cache/tcptools/bare-${release}`;
+  const cache = cacheOf(release);
   try {
     Deno.statSync(join(cache, "etc", "debian_version"));
     return cache;
@@ -30,7 +33,7 @@ function rootfs(release: string): string {
   try {
     Deno.removeSync(partial, { recursive: true });
   } catch { /* none left over */ }
-  sh(["debootstrap", "--variant=minbase", release, partial, "http://deb.debian.org/debian"]);
+  sh(["debootstrap", "--variant=minbase", release, partial, MIRROR]);
   Deno.renameSync(partial, cache);
   return cache;
 }
@@ -96,12 +99,35 @@ class BareTracer {
   }
 }
 
-for (const [release, glibc] of [["bookworm", [2, 36]], ["bullseye", [2, 31]]] as const) {
-  Deno.test(
-    `dist/tcptools alone on a read-only minimal Debian ${release} (glibc ${glibc.join(".")}) ` +
-      "traces with all four tools",
-    () => traceOnBareRoot(release, glibc),
-  );
+/**
+ * Whether the mirror still serves `release` (or its root is cached). Debian
+ * moves old releases off the mirror to archive.debian.org some time after
+ * their support ends; the test of that release is then shown as ignored,
+ * with this reason, rather than failing every run or passing untested.
+ */
+async function served(release: string): Promise<boolean> {
+  try {
+    Deno.statSync(join(cacheOf(release), "etc", "debian_version"));
+    return true;
+  } catch { /* not cached: ask the mirror */ }
+  const response = await fetch(`${MIRROR}/dists/${release}/Release`, { method: "HEAD" });
+  if (!response.ok) console.log(`${MIRROR} no longer serves ${release}: its test is ignored`);
+  return response.ok;
+}
+
+const releases = [
+  // The build machine's release: always tested.
+  { release: "bookworm", glibc: [2, 36], ignore: false },
+  // glibc 2.31: older than the 2.33 that the build machine's libelf asks for.
+  { release: "bullseye", glibc: [2, 31], ignore: !(await served("bullseye")) },
+];
+for (const { release, glibc, ignore } of releases) {
+  Deno.test({
+    name: `dist/tcptools alone on a read-only minimal Debian ${release} ` +
+      `(glibc ${glibc.join(".")}) traces with all four tools`,
+    ignore,
+    fn: () => traceOnBareRoot(release, glibc),
+  });
 }
 
 async function traceOnBareRoot(release: string, glibc: readonly number[]): Promise<void> {
