@@ -341,6 +341,20 @@ Deno.test("life --help, tcptools --help and --version print to stdout and exit 0
   assert.match(version.stdout, /^tcptools \d+\.\d+\.\d+\n$/);
 });
 
+Deno.test("--help and --version end quietly, status 0, when stdout is already closed", async () => {
+  for (const args of [["life", "--help"], ["--help"], ["--version"]]) {
+    // The reader (:) is gone before tcptools starts writing: every write fails with EPIPE.
+    const script = 'exec 3>&1; { sleep 0.2; "$@"; echo "status $?" >&3; } | :';
+    const out = await new Deno.Command("sh", {
+      args: ["-c", script, "sh", ...tcptools(args).flat()],
+      stdin: "null",
+    }).output();
+    const what = args.join(" ");
+    assert.equal(new TextDecoder().decode(out.stdout), "status 0\n", what);
+    assert.equal(new TextDecoder().decode(out.stderr), "", what);
+  }
+});
+
 Deno.test("on a terminal, life shows its header and session lines and nothing else", async () => {
   // Deno itself writes to a terminal what it keeps quiet on a pipe (it once
   // greeted every user with three "Failed to open cache file" lines).

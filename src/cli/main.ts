@@ -6,6 +6,7 @@
  */
 import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
 import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
+import { BatchWriter } from "../output/writer.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError, UsageError } from "./errors.ts";
 import { ArgumentError, HelpRequested } from "./parser.ts";
@@ -72,6 +73,17 @@ function describe(error: unknown): { line: string; status: number; usage?: strin
   return { line: `internal error: ${message}`, status: 1 };
 }
 
+/** Writes `text` to stdout whole; a reader that went away (`| head`) is a normal end, as in trace. */
+async function print(text: string): Promise<void> {
+  const out = new BatchWriter();
+  out.push(text.replace(/\n$/, ""));
+  try {
+    await out.flush();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
+}
+
 /** Runs tcptools with `argv` (without the program name); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -81,11 +93,11 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (command === "-h" || command === "--help") {
-      await Deno.stdout.write(new TextEncoder().encode(HELP));
+      await print(HELP);
       return 0;
     }
     if (command === "-V" || command === "--version") {
-      await Deno.stdout.write(new TextEncoder().encode(`tcptools ${VERSION}\n`));
+      await print(`tcptools ${VERSION}\n`);
       return 0;
     }
     const sub = SUBCOMMANDS[command];
@@ -93,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     return await sub.run(rest);
   } catch (error) {
     if (error instanceof HelpRequested) {
-      await Deno.stdout.write(new TextEncoder().encode(error.text));
+      await print(error.text);
       return 0;
     }
     if (Deno.env.get("TCPTOOLS_DEBUG")) console.error(error);
