@@ -11,7 +11,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { newestGlibcRequired, OLDEST_GLIBC, patchLibelf, SHIM_SONAME } from "./glibc_compat.ts";
+import { checkOldestGlibc, patchLibelf, SHIM_SONAME } from "./glibc_compat.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bpfDir = join(root, "bpf");
@@ -150,13 +150,7 @@ function libraryBytes(soname: string): Uint8Array {
   if (soname === SHIM_SONAME) return buildShim();
   const bytes = Deno.readFileSync(libraryPath(soname));
   const library = soname === "libelf.so.1" ? patchLibelf(bytes) : bytes;
-  const newest = newestGlibcRequired(library);
-  if ((newest[0] - OLDEST_GLIBC[0] || newest[1] - OLDEST_GLIBC[1]) > 0) {
-    throw new Error(
-      `${soname} requires glibc ${newest.join(".")}, newer than ${OLDEST_GLIBC.join(".")}: ` +
-        "extend scripts/glibc_compat.ts or build on an older distribution",
-    );
-  }
+  checkOldestGlibc(soname, library);
   return library;
 }
 

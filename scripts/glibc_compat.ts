@@ -23,7 +23,7 @@
 export const SHIM_SONAME = "z.so.1";
 
 /** The oldest glibc the embedded libraries may require (RHEL 8's). */
-export const OLDEST_GLIBC = [2, 28];
+const OLDEST_GLIBC = [2, 28];
 
 const DT_NULL = 0n;
 const DT_NEEDED = 1n;
@@ -150,16 +150,19 @@ export function patchLibelf(original: Uint8Array): Uint8Array {
 }
 
 /**
- * The newest glibc version a shared library requires, weak requirements
- * aside, as [major, minor]: the build checks it against {@linkcode OLDEST_GLIBC}.
+ * Throws unless `library` loads on {@linkcode OLDEST_GLIBC}: no version it
+ * requires of glibc (weak requirements aside) may be newer.
  */
-export function newestGlibcRequired(library: Uint8Array): number[] {
-  let newest = [0, 0];
+export function checkOldestGlibc(soname: string, library: Uint8Array): void {
   for (const need of versionNeeds(library, sections(library))) {
     const m = need.name.match(/^GLIBC_(\d+)\.(\d+)$/);
     if (need.weak || m === null) continue;
-    const version = [Number(m[1]), Number(m[2])];
-    if ((version[0] - newest[0] || version[1] - newest[1]) > 0) newest = version;
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    if ((major - OLDEST_GLIBC[0] || minor - OLDEST_GLIBC[1]) > 0) {
+      throw new Error(
+        `${soname} requires glibc ${major}.${minor}, newer than ${OLDEST_GLIBC.join(".")}: ` +
+          "extend scripts/glibc_compat.ts or build on an older distribution",
+      );
+    }
   }
-  return newest;
 }

@@ -141,9 +141,7 @@ export class CommandParser {
     const given = new Map<number, Argument>();
     const unrecognized: string[] = [];
     const positionals = [...this.#positionals];
-    const fail = (message: string): never => {
-      throw new ArgumentError(message, this.usage());
-    };
+    const fail = (message: string) => this.#fail(message);
     const store = (arg: Argument, text: string | undefined) => {
       if (arg === HELP) throw new HelpRequested(this.help());
       if (arg.group !== undefined) {
@@ -246,12 +244,16 @@ export class CommandParser {
         .map((option) => ({ arg, option }))
     );
     if (matches.length > 1) {
-      throw new ArgumentError(
+      this.#fail(
         `ambiguous option: ${word} could match ${matches.map((m) => m.option).join(", ")}`,
-        this.usage(),
       );
     }
     return matches[0]?.arg;
+  }
+
+  /** A usage error: the message, with this parser's usage to print before it. */
+  #fail(message: string): never {
+    throw new ArgumentError(message, this.usage());
   }
 
   /** "usage: prog [-h] ..." wrapped to the terminal, with a final newline. */
