@@ -5,7 +5,8 @@
  * @module
  */
 import type { AcceptEvent } from "../events/accept.ts";
-import { cut, left } from "./columns.ts";
+import { left } from "./columns.ts";
+import { commColumn } from "./comm.ts";
 import { fixed } from "./printf.ts";
 import { type TimeColumns, wallClock } from "./time_columns.ts";
 
@@ -48,7 +49,9 @@ export class AcceptFormatter {
     if (json) return this.#json(e);
     return (time ? left(wallClock(), 9) : "") +
       (timestamp ? left(fixed(this.#clock.relativeSeconds(e.tsUs), 3), 9) : "") +
-      `${left(e.pid, 7)} ${left(cut(e.comm, 12), 12)} ${left(e.ip, 2)} ${left(e.raddr, 16)} ` +
+      `${left(e.pid, 7)} ${commColumn(e.comm, 12, "bytes")} ${left(e.ip, 2)} ${
+        left(e.raddr, 16)
+      } ` +
       `${left(e.rport, 5)} ${left(e.laddr, 16)} ${left(e.lport, 5)}` +
       (backlog ? ` ${left(e.backlog, 5)} ${left(e.backlogMax, 5)}` : "");
   }

@@ -5,7 +5,8 @@
  * @module
  */
 import type { ConnectCount, ConnectEvent } from "../events/connect.ts";
-import { cut, left } from "./columns.ts";
+import { left } from "./columns.ts";
+import { commColumn } from "./comm.ts";
 import { fixed } from "./printf.ts";
 import type { TimeColumns } from "./time_columns.ts";
 
@@ -69,7 +70,7 @@ export class ConnectFormatter {
     const e = asBccReports(event, ipv6);
     const prefix = (timestamp ? left(fixed(this.#clock.relativeSeconds(e.startUs), 3), 9) : "") +
       (printUid ? left(e.uid, 6) : "");
-    const head = `${left(e.pid, 7)} ${left(cut(e.comm, 12), 12)} ${left(e.ip, 2)} ${
+    const head = `${left(e.pid, 7)} ${commColumn(e.comm, 12, "bytes")} ${left(e.ip, 2)} ${
       left(e.saddr, 16)
     } `;
     // The trailing " " is bcc's empty DNS column (%s), printed after DPORT.

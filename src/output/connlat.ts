@@ -5,7 +5,8 @@
  * @module
  */
 import type { ConnectEvent } from "../events/connect.ts";
-import { cut, left } from "./columns.ts";
+import { left } from "./columns.ts";
+import { commColumn } from "./comm.ts";
 import { connectJson } from "./connect.ts";
 import { fixed } from "./printf.ts";
 import type { TimeColumns } from "./time_columns.ts";
@@ -49,7 +50,7 @@ export class ConnlatFormatter {
       ? left(fixed(this.#clock.relativeSeconds(e.startUs + e.latencyUs), 3), 9)
       : "";
     const ports = lport ? `${left(e.lport, 6)} ${left(e.daddr, 16)}` : left(e.daddr, 16);
-    return `${prefix}${left(e.pid, 7)} ${left(cut(e.comm, 12), 12)} ${left(e.ip, 2)} ` +
+    return `${prefix}${left(e.pid, 7)} ${commColumn(e.comm, 12, "characters")} ${left(e.ip, 2)} ` +
       `${left(e.saddr, 16)} ${ports} ${left(e.dport, 5)} ${fixed(e.latencyUs / 1000, 2)}`;
   }
 }

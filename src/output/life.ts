@@ -5,7 +5,8 @@
  * @module
  */
 import type { LifeEvent } from "../events/life.ts";
-import { cut, left, right } from "./columns.ts";
+import { left, right } from "./columns.ts";
+import { commColumn, csvField, printable } from "./comm.ts";
 import { fixed } from "./printf.ts";
 import { type TimeColumns, wallClock } from "./time_columns.ts";
 
@@ -63,16 +64,20 @@ export class LifeFormatter {
     const seconds = timestamp ? this.#clock.relativeSeconds(e.tsUs) : 0;
     if (style === "csv") {
       return (time ? wallClock() + "," : "") + (timestamp ? fixed(seconds, 6) + "," : "") +
-        `${e.pid},${e.comm},${e.ip},${e.laddr},${e.lport},${e.raddr},${e.rport},${txKb},${rxKb},${ms}`;
+        `${e.pid},${
+          csvField(printable(e.comm))
+        },${e.ip},${e.laddr},${e.lport},${e.raddr},${e.rport},${txKb},${rxKb},${ms}`;
     }
     const prefix = (time ? left(wallClock(), 8) + " " : "") +
       (timestamp ? left(fixed(seconds, 6), 9) + " " : "");
     if (style === "wide") {
-      return prefix + `${left(e.pid, 5)} ${left(cut(e.comm, 16), 16)} ${left(e.ip, 2)} ` +
+      return prefix +
+        `${left(e.pid, 5)} ${commColumn(e.comm, 16, "characters")} ${left(e.ip, 2)} ` +
         `${left(e.laddr, 39)} ${left(e.lport, 5)} ${left(e.raddr, 39)} ${left(e.rport, 5)} ` +
         `${right(txKb, 6)} ${right(rxKb, 6)} ${ms}`;
     }
-    return prefix + `${left(e.pid, 5)} ${left(cut(e.comm, 10), 10)} ${left(e.laddr, 15)} ` +
+    return prefix +
+      `${left(e.pid, 5)} ${commColumn(e.comm, 10, "characters")} ${left(e.laddr, 15)} ` +
       `${left(e.lport, 5)} ${left(e.raddr, 15)} ${left(e.rport, 5)} ${right(txKb, 5)} ` +
       `${right(rxKb, 5)} ${ms}`;
   }
