@@ -1,6 +1,6 @@
 /* The one definition of the event tcptools accept receives: one TCP
- * connection returned by accept() or accept4(). src/events/accept.ts decodes
- * it; a test compares that decoder's offsets with this struct in the BTF. */
+ * connection returned by accept() or accept4(). The build generates its
+ * TypeScript type and decoder (gen/accept.ts) from the object's BTF. */
 #ifndef TCPTOOLS_ACCEPT_H
 #define TCPTOOLS_ACCEPT_H
 

@@ -1,6 +1,6 @@
 /* The one definition of the event tcptools connect and connlat receive: one
- * active TCP open (connect()). src/events/connect.ts decodes it; a test
- * compares that decoder's offsets with this struct in the object's BTF. */
+ * active TCP open (connect()). The build generates its TypeScript type and
+ * decoder (gen/connect.ts) from the object's BTF. */
 #ifndef TCPTOOLS_CONNECT_H
 #define TCPTOOLS_CONNECT_H
 

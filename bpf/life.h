@@ -1,6 +1,6 @@
 /* The one definition of the event tcptools life receives from the kernel.
- * src/events/life.ts decodes it; a check compares that decoder's offsets with
- * this struct as recorded in the object's BTF. */
+ * The build generates its TypeScript type and decoder (gen/life.ts) from the
+ * object's BTF. */
 #ifndef TCPTOOLS_LIFE_H
 #define TCPTOOLS_LIFE_H
 

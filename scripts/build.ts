@@ -1,16 +1,18 @@
 /**
  * Build step 1: compiles every bpf/*.bpf.c into a CO-RE object and writes
  * gen/assets.ts, the one module that carries all embedded bytes: the BPF
- * objects (with the layout of their .rodata globals and event structs, read
- * from the ELF and its BTF) and the libbpf, libelf and zlib shared libraries
+ * objects (with the layout of their .rodata globals, read from their BTF)
+ * and the libbpf, libelf and zlib shared libraries
  * of this build machine, made to load on glibc 2.28+ (glibc_compat.ts).
  * `deno run`, `deno bundle` and `deno compile` all see the same assets
- * through it.
+ * through it. For each object it also writes gen/<tool>.ts, the types and
+ * decoders of its structs and its typed globals (btf_codegen.ts).
  *
  * Usage: deno run -A scripts/build.ts
  */
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type BtfType, generate, pascal, type Slot } from "./btf_codegen.ts";
 import { checkOldestGlibc, patchLibelf, SHIM_SONAME } from "./glibc_compat.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -46,60 +48,22 @@ function compile(source: string, object: string): void {
   run("llvm-strip", ["-g", object]); // drops DWARF, keeps .BTF and .BTF.ext
 }
 
-/** Offsets and sizes of the .rodata globals, from the ELF symbol table. */
-function rodataLayout(object: string): Record<string, { offset: number; size: number }> {
-  const text = run("llvm-readelf", ["-S", "-s", object]);
-  const section = text.match(/\[\s*(\d+)\]\s+\.rodata\s/);
-  if (!section) return {};
-  const globals: Record<string, { offset: number; size: number }> = {};
-  for (const line of text.split("\n")) {
-    const f = line.trim().split(/\s+/);
-    // Num: Value Size Type Bind Vis Ndx Name
-    if (f.length === 8 && f[3] === "OBJECT" && f[6] === section[1]) {
-      globals[f[7]] = { offset: parseInt(f[1], 16), size: Number(f[2]) };
-    }
-  }
-  return globals;
-}
-
-interface BtfType {
-  id: number;
-  kind: string;
-  name: string;
-  size?: number;
-  type_id?: number;
-  members?: { name: string; type_id: number; bits_offset: number }[];
-  nr_elems?: number;
-}
-
 /**
- * Size and member offsets of each struct named `<tool>_*` (the event, map
- * keys) as recorded in the object's BTF.
+ * Generates gen/<tool>.ts (event types and decoders, typed globals) from the
+ * object's BTF and returns the `.rodata` layout for the loader. The BTF is
+ * read from a linked copy: clang leaves the offsets of `.rodata` variables
+ * at 0 for the linker (libbpf's, here through `bpftool gen object`) to fill.
  */
-function structLayouts(object: string, tool: string) {
-  const { types } = JSON.parse(run("bpftool", ["-j", "btf", "dump", "file", object])) as {
+function generateTypes(tool: string, object: string): Record<string, Slot> {
+  const linked = join(genDir, `${tool}.linked.o`);
+  run("bpftool", ["gen", "object", linked, object]);
+  const { types } = JSON.parse(run("bpftool", ["-j", "btf", "dump", "file", linked])) as {
     types: BtfType[];
   };
-  const byId = new Map(types.map((t) => [t.id, t]));
-  const sizeOf = (id: number): number => {
-    const t = byId.get(id)!;
-    if (t.kind === "ARRAY") return t.nr_elems! * sizeOf(t.type_id!);
-    if (t.size !== undefined) return t.size;
-    return sizeOf(t.type_id!); // typedef, const, volatile
-  };
-  const layouts: Record<string, { size: number; members: Record<string, unknown> }> = {};
-  for (const t of types) {
-    if (t.kind !== "STRUCT" || !t.name.startsWith(`${tool}_`)) continue;
-    const members: Record<string, { offset: number; size: number }> = {};
-    for (const m of t.members!) {
-      members[m.name] = { offset: m.bits_offset / 8, size: sizeOf(m.type_id) };
-    }
-    layouts[t.name] = { size: t.size!, members };
-  }
-  if (!layouts[`${tool}_event`]) {
-    throw new Error(`${object}: struct ${tool}_event is not in the BTF`);
-  }
-  return layouts;
+  Deno.removeSync(linked);
+  const { module, rodata } = generate(tool, types);
+  Deno.writeTextFileSync(join(genDir, `${tool}.ts`), module);
+  return rodata;
 }
 
 function libraryPath(soname: string): string {
@@ -112,17 +76,18 @@ function libraryPath(soname: string): string {
 
 Deno.mkdirSync(genDir, { recursive: true });
 const programs: string[] = [];
+const tools: string[] = [];
 for (const entry of [...Deno.readDirSync(bpfDir)].sort((a, b) => a.name.localeCompare(b.name))) {
   if (!entry.name.endsWith(".bpf.c")) continue;
   const tool = basename(entry.name, ".bpf.c");
+  tools.push(tool);
   const object = join(genDir, `${tool}.bpf.o`);
   compile(join(bpfDir, entry.name), object);
   const bytes = Deno.readFileSync(object);
   programs.push(
     `  ${tool}: {\n` +
       `    object: ${JSON.stringify(bytes.toBase64())},\n` +
-      `    rodata: ${JSON.stringify(rodataLayout(object))},\n` +
-      `    structs: ${JSON.stringify(structLayouts(object, tool))},\n` +
+      `    rodata: ${JSON.stringify(generateTypes(tool, object))},\n` +
       `  },`,
   );
 }
@@ -161,8 +126,13 @@ const libraries = LIBRARIES.map((soname) =>
 Deno.writeTextFileSync(
   join(genDir, "assets.ts"),
   `// Generated by scripts/build.ts; do not edit.\n` +
-    `/** BPF objects (base64) with their .rodata and struct layouts. */\n` +
+    tools.map((tool) => `import type { ${pascal(tool)}Globals } from "./${tool}.ts";\n`).join("") +
+    `\n/** BPF objects (base64) with the layout of their .rodata globals. */\n` +
     `export const programs = {\n${programs.join("\n")}\n} as const;\n\n` +
+    `/** The typed \`.rodata\` globals of each object (gen/<tool>.ts). */\n` +
+    `export interface ProgramGlobals {\n` +
+    tools.map((tool) => `  ${tool}: ${pascal(tool)}Globals;\n`).join("") +
+    `}\n\n` +
     `/** Shared libraries (base64), in load order. */\n` +
     `export const libraries: Record<string, string> = {\n${libraries.join("\n")}\n};\n`,
 );

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { programs } from "../../gen/assets.ts";
+import { type ProgramGlobals, programs } from "../../gen/assets.ts";
 import { cString, errno } from "../ffi/libc.ts";
 import { libbpf } from "../ffi/embedded_libbpf.ts";
 import { BpfError, BpfUsageError } from "./errors.ts";
@@ -24,16 +24,16 @@ export interface OpenOptions {
 const OPEN_OPTS_SIZE = 56;
 const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
 
-/** A loaded (or about to be loaded) BPF object and the links it owns. */
-export class BpfObject {
+/** A loaded (or about to be loaded) BPF object of program `P` and the links it owns. */
+export class BpfObject<P extends ProgramName = ProgramName> {
   #object: Deno.PointerObject | null;
   #links: Deno.PointerObject[] = [];
-  readonly name: ProgramName;
+  readonly name: P;
   // libbpf reads the ELF image and the options lazily until load: keep them alive.
   #keepAlive: unknown[];
 
   private constructor(
-    name: ProgramName,
+    name: P,
     object: Deno.PointerObject,
     keepAlive: unknown[],
   ) {
@@ -43,7 +43,7 @@ export class BpfObject {
   }
 
   /** Opens the embedded object of program `name` (nothing is loaded into the kernel yet). */
-  static open(name: ProgramName, options: OpenOptions = {}): BpfObject {
+  static open<P extends ProgramName>(name: P, options: OpenOptions = {}): BpfObject<P> {
     const lib = libbpf();
     const image = Uint8Array.fromBase64(programs[name].object) as Uint8Array<ArrayBuffer>;
     const opts = new Uint8Array(OPEN_OPTS_SIZE);
@@ -76,16 +76,19 @@ export class BpfObject {
   }
 
   /**
-   * Writes `const volatile` globals before load. Naming a global the object
-   * does not have is an error, not a no-op; sizes come from the object's ELF.
+   * Writes `const volatile` globals before load; those left out keep their
+   * C value. The names and types are generated from the object's BTF, so a
+   * global the object does not have fails type checking; the layout check
+   * here guards callers that bypass the types.
    */
-  setGlobals(values: Record<string, number>): void {
+  setGlobals(values: ProgramGlobals[P]): void {
     const layout: Record<string, { offset: number; size: number }> = programs[this.name].rodata;
     const size = new BigUint64Array(1);
     const data = libbpf().bpf_map__initial_value(this.#map(".rodata"), size);
     if (data === null) throw new BpfUsageError(`BPF object ${this.name} has no .rodata`);
     const rodata = new DataView(Deno.UnsafePointerView.getArrayBuffer(data, Number(size[0])));
-    for (const [global, value] of Object.entries(values)) {
+    for (const [global, value] of Object.entries(values) as [string, number | undefined][]) {
+      if (value === undefined) continue;
       const slot = layout[global];
       if (slot === undefined) {
         throw new BpfUsageError(`BPF object ${this.name} has no global ${global}`);

@@ -9,11 +9,10 @@
  *
  * @module
  */
-import { decodeConnectCount, decodeConnectEvent } from "../events/connect.ts";
+import { connectCountKeySize, decodeConnectCount, decodeConnectEvent } from "../events/connect.ts";
 import { ConnectFormatter, countTable } from "../output/connect.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
-import { connectCountKeyLayout } from "../events/connect.ts";
 import { addFamilyFlags, addRingFlag, familyFilter, pid, portList, uid } from "./args.ts";
 import { connectProgram } from "./connect_program.ts";
 import { CommandParser } from "./parser.ts";
@@ -92,7 +91,6 @@ export function connect(argv: string[]): Promise<number> {
     },
     new TimeColumns(options.json ? monotonicToUnixOffsetUs() : 0),
   );
-  const keySize = connectCountKeyLayout.size;
   return trace({
     tool: PROG,
     ...connectProgram({
@@ -112,7 +110,7 @@ export function connect(argv: string[]): Promise<number> {
     header: options.count ? [formatter.header()[0]] : formatter.header(),
     summary: options.count
       ? (object) => {
-        const counts = [...object.entries("counts", keySize, 8)].map(([key, value]) =>
+        const counts = [...object.entries("counts", connectCountKeySize, 8)].map(([key, value]) =>
           decodeConnectCount(new DataView(key.buffer), new DataView(value.buffer))
         );
         return countTable(counts, options.ipv6);

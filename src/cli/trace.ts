@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ProgramGlobals } from "../../gen/assets.ts";
 import { BpfObject, type ProgramName } from "../bpf/object.ts";
 import { RingReader } from "../bpf/ring_reader.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
@@ -13,17 +14,17 @@ import { BatchWriter } from "../output/writer.ts";
 import { btfPath, checkEnvironment } from "./environment.ts";
 
 /** What a subcommand hands to {@linkcode trace}. */
-export interface TraceSpec<Event> {
+export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
   /** Tool name for messages, e.g. "tcptools life". */
   tool: string;
-  program: ProgramName;
+  program: P;
   /**
    * BPF program functions to attach, in order: the primary handler first,
    * then its backup if it has one (see SET_STATE_HANDLERS in bpf/common.bpf.h).
    */
   attach: string[];
-  /** `.rodata` globals written before load. */
-  globals: Record<string, number>;
+  /** `.rodata` globals written before load (the rest keep their C values). */
+  globals: ProgramGlobals[P];
   /** Port filter maps to fill: map name -> ports (u16 keys). */
   portMaps?: Record<string, number[]>;
   /** Ring buffer size in bytes (a power of two, at least a page). */
@@ -34,7 +35,7 @@ export interface TraceSpec<Event> {
   /** Printed once, after attaching (so errors come before it). */
   header: string[];
   /** Lines printed after tracing ends (e.g. a table read from a map). */
-  summary?: (object: BpfObject) => string[];
+  summary?: (object: BpfObject<P>) => string[];
   /**
    * Per-CPU counter maps of events that end unprinted for a reason of their
    * own, reported like lost events: map name -> the message for `n` new
@@ -71,7 +72,9 @@ async function pause(reader: RingReader): Promise<boolean> {
 }
 
 /** Traces until stopped; resolves to the exit status. */
-export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
+export async function trace<Event, P extends ProgramName>(
+  spec: TraceSpec<Event, P>,
+): Promise<number> {
   checkEnvironment();
   if (spec.verbose) showLibbpfLog();
   using object = BpfObject.open(spec.program, { btfPath: btfPath() });

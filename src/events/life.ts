@@ -3,14 +3,9 @@
  *
  * @module
  */
-import {
-  ipVersion,
-  readAddress,
-  readComm,
-  readU64,
-  requireSize,
-  type StructLayout,
-} from "./record.ts";
+import { decodeLifeEventRecord } from "../../gen/life.ts";
+import { formatAddress } from "./address.ts";
+import { ipVersion } from "./record.ts";
 
 /** One closed TCP session. */
 export interface LifeEvent {
@@ -35,26 +30,6 @@ export interface LifeEvent {
   rport: number;
 }
 
-/** The offsets this decoder reads; a test checks them against the object's BTF. */
-export const lifeEventLayout: StructLayout = {
-  size: 96,
-  members: {
-    ts_us: { offset: 0, size: 8 },
-    span_us: { offset: 8, size: 8 },
-    rx_bytes: { offset: 16, size: 8 },
-    tx_bytes: { offset: 24, size: 8 },
-    pid: { offset: 32, size: 4 },
-    lport: { offset: 36, size: 2 },
-    rport: { offset: 38, size: 2 },
-    family: { offset: 40, size: 2 },
-    control: { offset: 42, size: 1 },
-    pad: { offset: 43, size: 5 },
-    laddr: { offset: 48, size: 16 },
-    raddr: { offset: 64, size: 16 },
-    comm: { offset: 80, size: 16 },
-  },
-};
-
 // bpf/life.h: which control sequence numbers the counters include.
 const TX_SYN = 0x1;
 const TX_FIN = 0x2;
@@ -62,25 +37,22 @@ const RX_FIN = 0x4;
 
 /** Decodes one record; throws on a short record or an unknown address family. */
 export function decodeLifeEvent(record: DataView): LifeEvent {
-  requireSize(record, lifeEventLayout, "life_event");
-  const ip = ipVersion(record.getUint16(40, true));
+  const r = decodeLifeEventRecord(record);
+  const ip = ipVersion(r.family);
   if (ip === 0) throw new RangeError(`decode life_event: unknown address family`);
-  const rxCounter = readU64(record, 16);
-  const txCounter = readU64(record, 24);
-  const control = record.getUint8(42);
   return {
-    tsUs: readU64(record, 0),
-    spanUs: readU64(record, 8),
-    rxBytes: rxCounter - (control & RX_FIN ? 1 : 0),
-    txBytes: txCounter - (control & TX_SYN ? 1 : 0) - (control & TX_FIN ? 1 : 0),
-    rxCounter,
-    txCounter,
-    pid: record.getUint32(32, true),
-    lport: record.getUint16(36, true),
-    rport: record.getUint16(38, true),
+    tsUs: r.ts_us,
+    spanUs: r.span_us,
+    rxBytes: r.rx_bytes - (r.control & RX_FIN ? 1 : 0),
+    txBytes: r.tx_bytes - (r.control & TX_SYN ? 1 : 0) - (r.control & TX_FIN ? 1 : 0),
+    rxCounter: r.rx_bytes,
+    txCounter: r.tx_bytes,
+    pid: r.pid,
+    lport: r.lport,
+    rport: r.rport,
     ip,
-    laddr: readAddress(record, 48, ip),
-    raddr: readAddress(record, 64, ip),
-    comm: readComm(record, 80, 16),
+    laddr: formatAddress(r.laddr, ip),
+    raddr: formatAddress(r.raddr, ip),
+    comm: r.comm,
   };
 }
