@@ -12,6 +12,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { TOOLS } from "../src/tools/registry.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TCPTOOLS = join(root, "dist", "tcptools");
@@ -324,9 +325,13 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const rows: Row[] = [
-    { name: "tcptools life", command: [TCPTOOLS, "life"], ready: "header", perConnection: 2 },
-  ];
+  // Every tool, then the peers: libbpf-tools tcplife and a bpftrace tcpconnect.
+  const rows: Row[] = TOOLS.map((tool) => ({
+    name: `tcptools ${tool.name}`,
+    command: [TCPTOOLS, tool.name],
+    ready: "header",
+    perConnection: tool.ends.length,
+  }));
   const notes: string[] = [];
   try {
     Deno.statSync(TCPLIFE);
@@ -342,14 +347,6 @@ async function main(): Promise<number> {
     });
   } catch {
     notes.push(`libbpf-tools tcplife: skipped, ${TCPLIFE} not found (apt install libbpf-tools)`);
-  }
-  for (const tool of ["accept", "connect", "connlat"]) {
-    rows.push({
-      name: `tcptools ${tool}`,
-      command: [TCPTOOLS, tool],
-      ready: "header",
-      perConnection: 1,
-    });
   }
   try {
     Deno.statSync(BPFTRACE);

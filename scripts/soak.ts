@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { reportedTotal } from "./stderr_reports.ts";
+import { findTool } from "../src/tools/registry.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -24,8 +25,10 @@ const { values } = parseArgs({
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
 const tool = values.tool!;
-/** Lines a connection makes: both ends of a session for life, one otherwise. */
-const perConnection = tool === "life" ? 2 : 1;
+const described = findTool(tool);
+if (!described) throw new Error(`soak: no tool ${tool}`);
+/** Lines a connection makes: one per end the tool reports. */
+const perConnection = described.ends.length;
 /** The map that holds per-socket state, if the tool has one. */
 const stateMap: Record<string, string> = {
   life: "sessions",

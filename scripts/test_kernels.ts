@@ -14,6 +14,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { TOOLS } from "../src/tools/registry.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -43,6 +44,8 @@ function kernel(): string {
   return kernel();
 }
 
+const NAMES = TOOLS.map((tool) => tool.name).join(" ");
+
 /** The init script: every tool traces one busybox nc connection. */
 const INIT = `#!/bin/sh
 mount -t proc proc /proc
@@ -50,10 +53,10 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 ip link set lo up
 echo "== kernel $(uname -r), BTF: $(ls /sys/kernel/btf/vmlinux)"
-for tool in life accept connect connlat; do
+for tool in ${NAMES}; do
   /tcptools $tool > /out.$tool 2>&1 &
 done
-for tool in life accept connect connlat; do
+for tool in ${NAMES}; do
   i=0; until grep -q PID /out.$tool || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done
 done
 nc -l -p 9000 > /dev/null &
@@ -62,7 +65,7 @@ echo hello | nc 127.0.0.1 9000
 sleep 1
 killall -INT tcptools 2>/dev/null; kill -INT $(pidof tcptools) 2>/dev/null
 sleep 2
-for tool in life accept connect connlat; do echo "== tcptools $tool"; cat /out.$tool; done
+for tool in ${NAMES}; do echo "== tcptools $tool"; cat /out.$tool; done
 echo "== end"
 poweroff -f
 `;
@@ -137,7 +140,7 @@ try {
   const console_ = decoder.decode(out.stdout).replaceAll("\r", "");
   const report = console_.slice(console_.indexOf("== kernel"), console_.indexOf("== end"));
   console.log(report || console_.slice(-3000) + decoder.decode(out.stderr).slice(-2000));
-  const ok = ["life", "accept", "connect", "connlat"].every((tool) => {
+  const ok = TOOLS.every(({ name: tool }) => {
     const section = report.split(`== tcptools ${tool}\n`)[1]?.split("\n== ")[0] ?? "";
     return section.split("\n").some((l) => / 9000( |$)/.test(l));
   });

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
 import { exchange, until } from "./harness.ts";
+import { TOOLS } from "../src/tools/registry.ts";
 
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");
 const decoder = new TextDecoder();
@@ -124,7 +125,7 @@ const releases = [
 for (const { release, glibc, ignore } of releases) {
   Deno.test({
     name: `dist/tcptools alone on a read-only minimal Debian ${release} ` +
-      `(glibc ${glibc.join(".")}) traces with all four tools`,
+      `(glibc ${glibc.join(".")}) traces with every tool`,
     ignore,
     fn: () => traceOnBareRoot(release, glibc),
   });
@@ -142,13 +143,10 @@ async function traceOnBareRoot(release: string, glibc: readonly number[]): Promi
   Deno.copyFileSync(join(root, "dist", "tcptools"), join(dir, "usr/local/bin/tcptools"));
   const before = [...Deno.readDirSync(join(dir, "tmp"))].length;
 
-  const tracers = {
-    life: new BareTracer(dir, ["life"]),
-    accept: new BareTracer(dir, ["accept"]),
-    connect: new BareTracer(dir, ["connect", "-L"]),
-    connlat: new BareTracer(dir, ["connlat"]),
-  };
-  for (const t of Object.values(tracers)) await t.attached();
+  // Every tool; connect with -L, so that its line has the port to check.
+  const args = (tool: string) => tool === "connect" ? ["connect", "-L"] : [tool];
+  const tracers = TOOLS.map((tool) => new BareTracer(dir, args(tool.name)));
+  for (const t of tracers) await t.attached();
   const x = await exchange("127.0.0.1", { up: 8192, down: 3072 });
   const client = x.client.pid;
   const server = x.server.pid;
@@ -157,16 +155,14 @@ async function traceOnBareRoot(release: string, glibc: readonly number[]): Promi
   await until(
     "every tool's line",
     () =>
-      starts(tracers.life, client).length === 1 && starts(tracers.life, server).length === 1 &&
-      starts(tracers.accept, server).length === 1 && starts(tracers.connect, client).length === 1 &&
-      starts(tracers.connlat, client).length === 1,
+      TOOLS.every((tool, i) =>
+        tool.ends.every((end) =>
+          starts(tracers[i], end === "active" ? client : server).length === 1
+        )
+      ),
   );
-  const out = {
-    life: await tracers.life.stop(),
-    accept: await tracers.accept.stop(),
-    connect: await tracers.connect.stop(),
-    connlat: await tracers.connlat.stop(),
-  };
+  const out: Record<string, Awaited<ReturnType<BareTracer["stop"]>>> = {};
+  for (const [i, tool] of TOOLS.entries()) out[tool.name] = await tracers[i].stop();
   for (const [tool, run] of Object.entries(out)) {
     assert.equal(run.code, 0, `${tool}: ${run.stderr}`);
   }

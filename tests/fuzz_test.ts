@@ -8,15 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { runTcptools } from "./harness.ts";
+import { TOOLS } from "../src/tools/registry.ts";
+import { parserOf } from "../src/tools/tool.ts";
 
 const RUNS = Number(Deno.env.get("FUZZ_RUNS") ?? 60);
 
-const FLAGS: Record<string, string[]> = {
-  accept: ["-T", "-t", "-p", "-P", "-4", "-6", "--backlog", "--json", "--time", "--pid", "--port"],
-  connect: ["-t", "-p", "-P", "-4", "-6", "-L", "-U", "-u", "-c", "--json", "--count", "--lport"],
-  connlat: ["-t", "-p", "-L", "-4", "-6", "-v", "--json", "--timestamp", "--verbose"],
-  life: ["-T", "-t", "-w", "-s", "-p", "-L", "-D", "-4", "-6", "--json", "--csv", "--wide"],
-};
+/** Each tool's own option strings, from its parser. */
+const FLAGS: Record<string, string[]> = Object.fromEntries(
+  TOOLS.map((tool) => [tool.name, parserOf(tool).optionStrings()]),
+);
 const COMMON = [
   "-h",
   "--help",

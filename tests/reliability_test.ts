@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
 import { exchange, tcptools, Tracer, until } from "./harness.ts";
 import { reportedTotal } from "../scripts/stderr_reports.ts";
-
-const TOOLS = ["accept", "connect", "connlat", "life"];
+import { TOOLS } from "../src/tools/registry.ts";
 
 /** IDs of the BPF programs, links and maps loaded in the kernel now. */
 function bpfObjects(): Set<string> {
@@ -25,7 +24,7 @@ function bpfObjects(): Set<string> {
 
 Deno.test("every tool stops on SIGINT, SIGTERM and SIGHUP with status 0 and unloads everything", async () => {
   const before = bpfObjects();
-  for (const tool of TOOLS) {
+  for (const { name: tool } of TOOLS) {
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
       const tracer = await Tracer.start([tool]);
       assert.ok(bpfObjects().size > before.size, `${tool} loaded nothing`);
@@ -45,7 +44,7 @@ Deno.test("every tool stops on SIGINT, SIGTERM and SIGHUP with status 0 and unlo
 });
 
 Deno.test("every tool ends quietly when its stdout is closed", async () => {
-  for (const tool of TOOLS) {
+  for (const { name: tool } of TOOLS) {
     const [cmd, args] = tcptools([tool]);
     const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
     const reader = child.stdout.getReader();
@@ -58,29 +57,34 @@ Deno.test("every tool ends quietly when its stdout is closed", async () => {
   }
 });
 
-Deno.test("four tools at once each report the same connection", async () => {
-  const tracers = await Promise.all(TOOLS.map((tool) => Tracer.start([tool])));
+Deno.test("every tool at once reports the same connection", async () => {
+  const tracers = await Promise.all(TOOLS.map((tool) => Tracer.start([tool.name])));
   const x = await exchange("127.0.0.1", { up: 4096, down: 1024 });
   const mentions = (line: string, pid: number) => line.startsWith(`${pid} `);
-  const [accept, connect, connlat, life] = tracers;
-  await until("every tool's line", () =>
-    accept.lines().some((l) => mentions(l, x.server.pid)) &&
-    connect.lines().some((l) => mentions(l, x.client.pid)) &&
-    connlat.lines().some((l) => mentions(l, x.client.pid)) &&
-    life.lines().filter((l) => mentions(l, x.client.pid) || mentions(l, x.server.pid)).length ===
-      2);
+  const pids = (i: number) =>
+    TOOLS[i].ends.map((end) => end === "active" ? x.client.pid : x.server.pid);
+  await until(
+    "every tool's lines",
+    () =>
+      tracers.every((tracer, i) =>
+        pids(i).every((pid) => tracer.lines().some((l) => mentions(l, pid)))
+      ),
+  );
   const outs = await Promise.all(tracers.map((t) => t.stop()));
-  const mine = (i: number, pid: number) =>
-    outs[i].stdout.split("\n").filter((l) => mentions(l, pid));
+  const out = (name: string) => outs[TOOLS.findIndex((tool) => tool.name === name)];
+  const mine = (name: string, pid: number) =>
+    out(name).stdout.split("\n").filter((l) => mentions(l, pid));
   const port = String(x.serverPort);
   const client = String(x.clientPorts[0]);
-  assert.deepEqual(mine(0, x.server.pid).map((l) => l.split(/ +/).slice(4, 7)), [
+  assert.deepEqual(mine("accept", x.server.pid).map((l) => l.split(/ +/).slice(4, 7)), [
     [client, "127.0.0.1", port],
   ]);
-  assert.deepEqual(mine(2, x.client.pid).map((l) => l.split(/ +/)[5]), [port]);
-  assert.deepEqual(mine(1, x.client.pid).map((l) => l.split(/ +/)[5]), [port]);
+  assert.deepEqual(mine("connlat", x.client.pid).map((l) => l.split(/ +/)[5]), [port]);
+  assert.deepEqual(mine("connect", x.client.pid).map((l) => l.split(/ +/)[5]), [port]);
   assert.deepEqual(
-    [...mine(3, x.client.pid), ...mine(3, x.server.pid)].map((l) => l.split(/ +/).slice(3, 8)),
+    [...mine("life", x.client.pid), ...mine("life", x.server.pid)].map((l) =>
+      l.split(/ +/).slice(3, 8)
+    ),
     [[client, "127.0.0.1", port, "4", "1"], [port, "127.0.0.1", client, "1", "4"]],
   );
   for (const { code, stderr } of outs) {

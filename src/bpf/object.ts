@@ -28,6 +28,7 @@ const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
 export class BpfObject<P extends ProgramName = ProgramName> {
   #object: Deno.PointerObject | null;
   #links: Deno.PointerObject[] = [];
+  #programNames: string[] | undefined;
   readonly name: P;
   // libbpf reads the ELF image and the options lazily until load: keep them alive.
   #keepAlive: unknown[];
@@ -181,11 +182,54 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     return fd;
   }
 
+  /** The names of the object's programs, in the object's order. */
+  programs(): string[] {
+    if (this.#programNames) return this.#programNames;
+    const lib = libbpf();
+    const names: string[] = [];
+    let program = lib.bpf_object__next_program(this.#handle(), null);
+    while (program !== null) {
+      names.push(Deno.UnsafePointerView.getCString(lib.bpf_program__name(program)!));
+      program = lib.bpf_object__next_program(this.#handle(), program);
+    }
+    this.#programNames = names;
+    return names;
+  }
+
   /** Attaches a loaded program by its function name; the object owns the link. */
   attach(programName: string): void {
     const link = libbpf().bpf_program__attach(this.#program(programName));
     if (link === null) throw new BpfError(`attach BPF program ${programName}`, errno());
     this.#links.push(link);
+  }
+
+  /** Attaches every program of the loaded object. */
+  attachAll(): void {
+    for (const program of this.programs()) this.attach(program);
+  }
+
+  /**
+   * Fills a port filter map (PORT_FILTER_MAP in bpf/common.bpf.h: u16 port
+   * keys, host order, u8 values) after load.
+   */
+  fillPortFilter(mapName: string, ports: number[]): void {
+    for (const port of ports) {
+      this.updateMap(mapName, new Uint8Array(new Uint16Array([port]).buffer), new Uint8Array([1]));
+    }
+  }
+
+  /**
+   * Tracepoint hits the object's programs lost. The kernel skips a program
+   * hit while it is already running on that CPU; a handler attached twice
+   * (`<name>` and `<name>_backup`, SET_STATE_HANDLERS in bpf/common.bpf.h)
+   * has the backup take exactly those, counted in `rescued_events`. What is
+   * left was skipped by both: mostly hits the program would have ignored,
+   * so it bounds the missing events rather than counts them.
+   */
+  unrescuedMisses(): number {
+    const primaries = this.programs().filter((name) => !name.endsWith("_backup"));
+    const missed = primaries.reduce((sum, name) => sum + this.missedRuns(name), 0);
+    return missed - this.sumPerCpu("rescued_events");
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Command-line pieces the subcommands share: the value types (PID, UID, port
  * list, ring size), checked up front where bcc would crash or pass them to
- * the compiler, and the flags every tool has.
+ * the compiler, and the flags several tools share, each declared once.
  *
  * @module
  */
@@ -73,6 +73,31 @@ export function addRingFlag(parser: CommandParser): void {
     help: `ring buffer size in KiB, a power of two (default ${DEFAULT_RING_KB}); ` +
       "events that find it full are counted and reported as lost",
   });
+}
+
+/** Adds -p/--pid. */
+export function addPidFlag(parser: CommandParser): void {
+  parser.option(["-p", "--pid"], { parse: pid, help: "trace this PID only" });
+}
+
+/** Adds -P/--port, a port list, with the tool's bcc help text (local or destination ports). */
+export function addPortFlag(parser: CommandParser, help: string): void {
+  parser.option(["-P", "--port"], { parse: portList, metavar: "PORT", help });
+}
+
+/** Adds -T/--time (HH:MM:SS of printing), with the tool's bcc help text. */
+export function addTimeFlag(parser: CommandParser, help: string): void {
+  parser.flag(["-T", "--time"], help);
+}
+
+/** Adds -t/--timestamp (seconds since the first printed event), with the tool's bcc help text. */
+export function addTimestampFlag(parser: CommandParser, help: string): void {
+  parser.flag(["-t", "--timestamp"], help);
+}
+
+/** Adds --json, in the exclusive `group` of formats if the tool has one. */
+export function addJsonFlag(parser: CommandParser, help: string, group?: number): void {
+  parser.flag(["--json"], help, group);
 }
 
 /** Adds the mutually exclusive -4/--ipv4 and -6/--ipv6 flags. */

@@ -8,26 +8,18 @@ import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
 import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter } from "../output/writer.ts";
 import { VERSION } from "../version.ts";
-import { EnvironmentError, UsageError } from "./errors.ts";
+import { EnvironmentError } from "../trace/environment.ts";
+import { findTool, TOOLS } from "../tools/registry.ts";
+import { type AnyTool, runTool } from "../tools/tool.ts";
+import { UsageError } from "./errors.ts";
 import { ArgumentError, HelpRequested } from "./parser.ts";
-import { accept } from "./accept.ts";
-import { connect } from "./connect.ts";
-import { connlat } from "./connlat.ts";
-import { life } from "./life.ts";
-
-const SUBCOMMANDS: Record<string, { run(argv: string[]): Promise<number>; what: string }> = {
-  accept: { run: accept, what: "one line per accepted TCP connection, accept() (tcpaccept)" },
-  connect: { run: connect, what: "one line per active TCP open, connect() (tcpconnect)" },
-  connlat: { run: connlat, what: "active TCP opens with their SYN-to-answer latency (tcpconnlat)" },
-  life: { run: life, what: "one line per TCP session when it closes (tcplife)" },
-};
 
 const HELP = `usage: tcptools <command> [options]
 
 Trace TCP connections with eBPF, from kernel tracepoints alone.
 
 commands:
-${Object.entries(SUBCOMMANDS).map(([name, { what }]) => `  ${name.padEnd(9)} ${what}`).join("\n")}
+${TOOLS.map((tool) => `  ${tool.name.padEnd(9)} ${tool.summary}`).join("\n")}
 
 options:
   -h, --help     show this help message and exit
@@ -36,12 +28,12 @@ options:
 Run 'tcptools <command> --help' for the options of a command.
 `;
 
-function hint(error: BpfError): string {
+function hint(error: BpfError, tool: AnyTool | undefined): string {
   const refused = error.code === Errno.EPERM || error.code === Errno.EACCES;
   if (error.operation.startsWith("attach")) {
     return refused
       ? "the kernel refused to attach to the tracepoint: run as root (kernel lockdown may forbid tracing)"
-      : "cannot attach to the sock:inet_sock_set_state tracepoint: needs Linux 5.8+ built with BTF";
+      : `cannot attach to ${tool?.hooks ?? "the tracepoint"}: needs Linux 5.8+ built with BTF`;
   }
   if (error.operation.startsWith("load")) {
     if (refused) {
@@ -52,7 +44,10 @@ function hint(error: BpfError): string {
   return "";
 }
 
-function describe(error: unknown): { line: string; status: number; usage?: string } {
+function describe(
+  error: unknown,
+  tool: AnyTool | undefined,
+): { line: string; status: number; usage?: string } {
   if (error instanceof ArgumentError) {
     return { line: `error: ${error.message}`, status: 2, usage: error.usage };
   }
@@ -63,7 +58,7 @@ function describe(error: unknown): { line: string; status: number; usage?: strin
     return { line: error.message, status: 1 };
   }
   if (error instanceof BpfError) {
-    const why = hint(error);
+    const why = hint(error, tool);
     return { line: why ? `${error.message}: ${why}` : error.message, status: 1 };
   }
   if (error instanceof BpfUsageError) {
@@ -87,6 +82,7 @@ async function print(text: string): Promise<void> {
 /** Runs tcptools with `argv` (without the program name); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const tool = command === undefined ? undefined : findTool(command);
   try {
     if (command === undefined) {
       Deno.stderr.writeSync(new TextEncoder().encode(HELP));
@@ -100,17 +96,16 @@ export async function main(argv: string[]): Promise<number> {
       await print(`tcptools ${VERSION}\n`);
       return 0;
     }
-    const sub = SUBCOMMANDS[command];
-    if (sub === undefined) throw new UsageError(`unknown command '${command}'`);
-    return await sub.run(rest);
+    if (tool === undefined) throw new UsageError(`unknown command '${command}'`);
+    return await runTool(tool, rest);
   } catch (error) {
     if (error instanceof HelpRequested) {
       await print(error.text);
       return 0;
     }
     if (Deno.env.get("TCPTOOLS_DEBUG")) console.error(error);
-    const { line, status, usage = "" } = describe(error);
-    const prefix = command && SUBCOMMANDS[command] ? `tcptools ${command}` : "tcptools";
+    const { line, status, usage = "" } = describe(error, tool);
+    const prefix = tool ? `tcptools ${tool.name}` : "tcptools";
     Deno.stderr.writeSync(new TextEncoder().encode(`${usage}${prefix}: ${line}\n`));
     return status;
   }

@@ -125,6 +125,11 @@ export class CommandParser {
     return this;
   }
 
+  /** Every option string declared, e.g. "-p" and "--pid" (for generated command lines). */
+  optionStrings(): string[] {
+    return this.#options.flatMap((arg) => arg.names);
+  }
+
   /** Flags declared with the returned group number exclude each other. */
   exclusiveGroup(): number {
     return this.#groups++;

@@ -9,8 +9,7 @@ import {
   decodeConnectCountKeyRecord,
   decodeConnectEventRecord,
 } from "../../gen/connect.ts";
-import { formatAddress } from "./address.ts";
-import { ipVersion } from "./record.ts";
+import { addressPair } from "./record.ts";
 
 /** How an attempt ended, as far as the kernel knew when it was reported. */
 export type Outcome =
@@ -53,8 +52,7 @@ export interface ConnectEvent {
 /** Decodes one record; throws on a short record, an unknown family or outcome. */
 export function decodeConnectEvent(record: DataView): ConnectEvent {
   const r = decodeConnectEventRecord(record);
-  const ip = ipVersion(r.family);
-  if (ip === 0) throw new RangeError("decode connect_event: unknown address family");
+  const [ip, saddr, daddr] = addressPair("connect_event", r.family, r.saddr, r.daddr);
   const outcome = OUTCOMES[r.outcome];
   if (outcome === undefined) throw new RangeError("decode connect_event: unknown outcome");
   return {
@@ -67,8 +65,8 @@ export function decodeConnectEvent(record: DataView): ConnectEvent {
     ip,
     outcome,
     error: r.error,
-    saddr: formatAddress(r.saddr, ip),
-    daddr: formatAddress(r.daddr, ip),
+    saddr,
+    daddr,
     comm: r.comm,
   };
 }
@@ -88,12 +86,11 @@ export const connectCountKeySize = ConnectCountKeyRecordSize;
 /** Decodes a counters entry: its key and its u64 value. */
 export function decodeConnectCount(key: DataView, value: DataView): ConnectCount {
   const k = decodeConnectCountKeyRecord(key);
-  const ip = ipVersion(k.family);
-  if (ip === 0) throw new RangeError("decode connect_count_key: unknown address family");
+  const [ip, saddr, daddr] = addressPair("connect_count_key", k.family, k.saddr, k.daddr);
   return {
     ip,
-    saddr: formatAddress(k.saddr, ip),
-    daddr: formatAddress(k.daddr, ip),
+    saddr,
+    daddr,
     dport: k.dport,
     count: Number(value.getBigUint64(0, true)),
   };

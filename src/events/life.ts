@@ -4,11 +4,10 @@
  * @module
  */
 import { decodeLifeEventRecord } from "../../gen/life.ts";
-import { formatAddress } from "./address.ts";
-import { ipVersion } from "./record.ts";
+import { type LocalConnection, localConnection } from "./record.ts";
 
 /** One closed TCP session. */
-export interface LifeEvent {
+export interface LifeEvent extends LocalConnection {
   /** Kernel monotonic time of the close, µs. */
   tsUs: number;
   /** Lifespan, µs. */
@@ -21,13 +20,6 @@ export interface LifeEvent {
   rxCounter: number;
   /** tcp_sock.bytes_acked as the kernel counts it (bcc prints this, in KB). */
   txCounter: number;
-  pid: number;
-  comm: string;
-  ip: 4 | 6;
-  laddr: string;
-  lport: number;
-  raddr: string;
-  rport: number;
 }
 
 // bpf/life.h: which control sequence numbers the counters include.
@@ -38,21 +30,13 @@ const RX_FIN = 0x4;
 /** Decodes one record; throws on a short record or an unknown address family. */
 export function decodeLifeEvent(record: DataView): LifeEvent {
   const r = decodeLifeEventRecord(record);
-  const ip = ipVersion(r.family);
-  if (ip === 0) throw new RangeError(`decode life_event: unknown address family`);
   return {
+    ...localConnection("life_event", r),
     tsUs: r.ts_us,
     spanUs: r.span_us,
     rxBytes: r.rx_bytes - (r.control & RX_FIN ? 1 : 0),
     txBytes: r.tx_bytes - (r.control & TX_SYN ? 1 : 0) - (r.control & TX_FIN ? 1 : 0),
     rxCounter: r.rx_bytes,
     txCounter: r.tx_bytes,
-    pid: r.pid,
-    lport: r.lport,
-    rport: r.rport,
-    ip,
-    laddr: formatAddress(r.laddr, ip),
-    raddr: formatAddress(r.raddr, ip),
-    comm: r.comm,
   };
 }

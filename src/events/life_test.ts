@@ -1,36 +1,24 @@
 import assert from "node:assert/strict";
 import { LifeEventRecordSize } from "../../gen/life.ts";
-import { cStruct } from "./_c_struct.ts";
+import { cStruct, type CValue } from "./_c_struct.ts";
 import { decodeLifeEvent } from "./life.ts";
 
-/** A struct life_event as C lays it out. */
-function record(fields: {
-  ts: bigint;
-  span: bigint;
-  rx: bigint;
-  tx: bigint;
-  pid: number;
-  lport: number;
-  rport: number;
-  family: number;
-  control: number;
-  laddr: number[];
-  raddr: number[];
-  comm: string;
-}): DataView {
+/** A struct life_event as C lays it out: an IPv4 session, with `fields` changed. */
+function record(fields: Record<string, CValue>): DataView {
   return cStruct("life", "life_event", {
-    ts_us: fields.ts,
-    span_us: fields.span,
-    rx_bytes: fields.rx,
-    tx_bytes: fields.tx,
-    pid: fields.pid,
-    lport: fields.lport,
-    rport: fields.rport,
-    family: fields.family,
-    control: fields.control,
-    laddr: fields.laddr,
-    raddr: fields.raddr,
-    comm: fields.comm,
+    ts_us: 1n,
+    span_us: 1n,
+    rx_bytes: 0n,
+    tx_bytes: 0n,
+    pid: 1,
+    lport: 1,
+    rport: 1,
+    family: 2,
+    control: 0,
+    laddr: [1, 2, 3, 4],
+    raddr: [5, 6, 7, 8],
+    comm: "x",
+    ...fields,
   });
 }
 
@@ -38,14 +26,13 @@ const v6loopback = [...Array(15).fill(0), 1];
 
 Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () => {
   const event = decodeLifeEvent(record({
-    ts: 123456789n,
-    span: 2500n,
-    rx: 51201n,
-    tx: 204802n,
+    ts_us: 123456789n,
+    span_us: 2500n,
+    rx_bytes: 51201n,
+    tx_bytes: 204802n,
     pid: 4242,
     lport: 40000,
     rport: 8080,
-    family: 2,
     control: 0x7,
     laddr: [127, 0, 0, 1],
     raddr: [10, 1, 2, 3],
@@ -70,15 +57,12 @@ Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () =>
 
 Deno.test("an IPv6 session without control sequences keeps the counters as bytes", () => {
   const event = decodeLifeEvent(record({
-    ts: 1n,
-    span: 0n,
-    rx: 7n,
-    tx: 9n,
-    pid: 1,
+    span_us: 0n,
+    rx_bytes: 7n,
+    tx_bytes: 9n,
     lport: 22,
     rport: 50000,
     family: 10,
-    control: 0,
     laddr: v6loopback,
     raddr: [0xfe, 0x80, ...Array(13).fill(0), 5],
     comm: "sshd",
@@ -92,17 +76,6 @@ Deno.test("an IPv6 session without control sequences keeps the counters as bytes
 
 Deno.test("a comm of 15 bytes with no room for more is read to its NUL", () => {
   const event = decodeLifeEvent(record({
-    ts: 1n,
-    span: 1n,
-    rx: 0n,
-    tx: 0n,
-    pid: 1,
-    lport: 1,
-    rport: 1,
-    family: 2,
-    control: 0,
-    laddr: [1, 2, 3, 4],
-    raddr: [5, 6, 7, 8],
     comm: "recordProgramSt",
   }));
   assert.equal(event.comm, "recordProgramSt");
@@ -114,15 +87,7 @@ Deno.test("a short record or an unknown family is rejected", () => {
     RangeError,
   );
   const odd = record({
-    ts: 1n,
-    span: 1n,
-    rx: 0n,
-    tx: 0n,
-    pid: 1,
-    lport: 1,
-    rport: 1,
     family: 1,
-    control: 0,
     laddr: [],
     raddr: [],
     comm: "x",

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { formatAddress } from "./address.ts";
+
 const AF_INET = 2;
 const AF_INET6 = 10;
 const utf8 = new TextDecoder(); // replaces invalid bytes with U+FFFD, as bcc does
@@ -15,7 +17,50 @@ export function readCString(record: DataView, offset: number, size: number): str
   return utf8.decode(new Uint8Array(record.buffer, record.byteOffset + offset, end));
 }
 
+/** The process and the two ends of a TCP connection, seen from its local side. */
+export interface LocalConnection {
+  pid: number;
+  comm: string;
+  ip: 4 | 6;
+  laddr: string;
+  lport: number;
+  raddr: string;
+  rport: number;
+}
+
 /** The IP version (4 or 6) of an address family, or 0 for anything else. */
 export function ipVersion(family: number): 0 | 4 | 6 {
   return family === AF_INET ? 4 : family === AF_INET6 ? 6 : 0;
+}
+
+/**
+ * The IP version of an event's family and its two addresses as text; throws
+ * for a family that is neither AF_INET nor AF_INET6.
+ */
+export function addressPair(
+  struct: string,
+  family: number,
+  a: Uint8Array,
+  b: Uint8Array,
+): [ip: 4 | 6, a: string, b: string] {
+  const ip = ipVersion(family);
+  if (ip === 0) throw new RangeError(`decode ${struct}: unknown address family`);
+  return [ip, formatAddress(a, ip), formatAddress(b, ip)];
+}
+
+/** The fields of a generated record that make a {@linkcode LocalConnection}. */
+interface LocalConnectionRecord {
+  pid: number;
+  comm: string;
+  family: number;
+  laddr: Uint8Array;
+  lport: number;
+  raddr: Uint8Array;
+  rport: number;
+}
+
+/** The process and both ends of a record; throws for an unknown address family. */
+export function localConnection(struct: string, r: LocalConnectionRecord): LocalConnection {
+  const [ip, laddr, raddr] = addressPair(struct, r.family, r.laddr, r.raddr);
+  return { pid: r.pid, comm: r.comm, ip, laddr, lport: r.lport, raddr, rport: r.rport };
 }

@@ -10,6 +10,11 @@ export const libbpfSymbols = {
   libbpf_set_print: { parameters: ["pointer"], result: "pointer" },
   /** int libbpf_num_possible_cpus(void); */
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
+  /** struct bpf_program *bpf_object__next_program(const struct bpf_object *obj,
+   *                                               struct bpf_program *prog); */
+  bpf_object__next_program: { parameters: ["pointer", "pointer"], result: "pointer" },
+  /** const char *bpf_program__name(const struct bpf_program *prog); */
+  bpf_program__name: { parameters: ["pointer"], result: "pointer" },
   /** struct bpf_object *bpf_object__open_mem(const void *obj_buf, size_t obj_buf_sz,
    *                                         const struct bpf_object_open_opts *opts); */
   bpf_object__open_mem: {

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { Column } from "./format.ts";
+import { fixed } from "./printf.ts";
 
 /** Tracks the first printed event for `TIME(s)`. */
 export class TimeColumns {
@@ -40,4 +42,25 @@ function two(n: number): string {
 /** Local time now as HH:MM:SS (strftime("%H:%M:%S")). */
 export function wallClock(now = new Date()): string {
   return `${two(now.getHours())}:${two(now.getMinutes())}:${two(now.getSeconds())}`;
+}
+
+/** -T's column: the local time when the line is printed. */
+export function timeColumn<E>(width: number, gap?: string): Column<E> {
+  return { header: "TIME", width, gap, value: () => wallClock() };
+}
+
+/** -t's column: seconds since the first printed event (at `at(event)`, kernel µs), `digits` decimals. */
+export function secondsColumn<E>(
+  clock: TimeColumns,
+  at: (event: E) => number,
+  digits: number,
+  width?: number,
+  gap?: string,
+): Column<E> {
+  return {
+    header: "TIME(s)",
+    width,
+    gap,
+    value: (event) => fixed(clock.relativeSeconds(at(event)), digits),
+  };
 }

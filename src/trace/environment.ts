@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { EnvironmentError } from "./errors.ts";
+
+/** The host cannot run the tracer (privileges, BTF, kernel support): exit status 1. */
+export class EnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EnvironmentError";
+  }
+}
 
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;

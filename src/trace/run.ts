@@ -1,8 +1,9 @@
 /**
- * The run loop every subcommand shares: check the host, open the tool's BPF
- * object, write its configuration, load, fill the port filters, attach, print
- * the header, then stream events until a signal or a closed stdout, reporting
- * lost events on stderr. Every native resource is released on every path.
+ * The run loop every tool shares: check the host, open the tool's BPF
+ * object, write its configuration, load, fill the port filters, attach every
+ * program, print the header, then stream events until a signal or a closed
+ * stdout, reporting lost events on stderr. Every native resource is released
+ * on every path. It knows no tool: src/tools/ describes them.
  *
  * @module
  */
@@ -10,30 +11,24 @@ import type { ProgramGlobals } from "../../gen/assets.ts";
 import { BpfObject, type ProgramName } from "../bpf/object.ts";
 import { RingReader } from "../bpf/ring_reader.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
+import type { Format } from "../output/format.ts";
 import { BatchWriter } from "../output/writer.ts";
 import { btfPath, checkEnvironment } from "./environment.ts";
 
-/** What a subcommand hands to {@linkcode trace}. */
+/** What a run needs. */
 export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
   /** Tool name for messages, e.g. "tcptools life". */
   tool: string;
   program: P;
-  /**
-   * BPF program functions to attach, in order: the primary handler first,
-   * then its backup if it has one (see SET_STATE_HANDLERS in bpf/common.bpf.h).
-   */
-  attach: string[];
   /** `.rodata` globals written before load (the rest keep their C values). */
   globals: ProgramGlobals[P];
-  /** Port filter maps to fill: map name -> ports (u16 keys). */
-  portMaps?: Record<string, number[]>;
+  /** Port filter maps to fill after load: map name -> ports. */
+  portFilters?: Record<string, number[]>;
   /** Ring buffer size in bytes (a power of two, at least a page). */
   ringBytes: number;
   decode(record: DataView): Event;
-  /** Returns the line for an event, or undefined to print nothing. */
-  format(event: Event): string | undefined;
-  /** Printed once, after attaching (so errors come before it). */
-  header: string[];
+  /** The header, printed once attached (so errors come before it), and the lines. */
+  format: Format<Event>;
   /** Lines printed after tracing ends (e.g. a table read from a map). */
   summary?: (object: BpfObject<P>) => string[];
   /**
@@ -81,16 +76,14 @@ export async function trace<Event, P extends ProgramName>(
   object.setGlobals(spec.globals);
   object.setMaxEntries("events", spec.ringBytes);
   object.load();
-  for (const [map, ports] of Object.entries(spec.portMaps ?? {})) {
-    for (const port of ports) {
-      object.updateMap(map, new Uint8Array(new Uint16Array([port]).buffer), new Uint8Array([1]));
-    }
+  for (const [map, ports] of Object.entries(spec.portFilters ?? {})) {
+    object.fillPortFilter(map, ports);
   }
-  for (const program of spec.attach) object.attach(program);
+  object.attachAll();
 
   const out = new BatchWriter();
   using reader = new RingReader(object.mapFd("events"), (record) => {
-    const line = spec.format(spec.decode(record));
+    const line = spec.format.line(spec.decode(record));
     if (line !== undefined) out.push(line);
   });
 
@@ -115,10 +108,7 @@ export async function trace<Event, P extends ProgramName>(
       if (total > before) warn(`${spec.tool}: ${message(total - before, total)}`);
       reported[map] = total;
     }
-    // Hits the kernel skipped the primary for that the backup did not take:
-    // mostly ones the program would have ignored, so they bound the missing
-    // events rather than count them.
-    const missed = object.missedRuns(spec.attach[0]) - object.sumPerCpu("rescued_events");
+    const missed = object.unrescuedMisses();
     if (missed > skipped) {
       warn(
         `${spec.tool}: the kernel skipped ${
@@ -130,7 +120,7 @@ export async function trace<Event, P extends ProgramName>(
     }
   };
   try {
-    for (const line of spec.header) out.push(line);
+    for (const line of spec.format.header()) out.push(line);
     await out.flush();
     let busy = false;
     let checked = performance.now();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { LifeEvent } from "../events/life.ts";
-import { type LifeFormatOptions, LifeFormatter } from "./life.ts";
-import { TimeColumns } from "./time_columns.ts";
+import { formatOf } from "./_format_of.ts";
+import { life } from "./life.ts";
 
 const v4: LifeEvent = {
   tsUs: 5_000_000,
@@ -34,11 +34,20 @@ const v6: LifeEvent = {
   rport: 22440,
 };
 
-function formatter(options: Partial<LifeFormatOptions>, offsetUs = 0): LifeFormatter {
-  return new LifeFormatter(
-    { style: "columns", time: false, timestamp: false, ...options },
-    new TimeColumns(offsetUs),
-  );
+const STYLE_FLAGS = { columns: [], wide: ["-w"], csv: ["-s"], json: ["--json"] };
+
+/** The header line (undefined for JSON, which has none) and the lines of these flags. */
+function formatter(
+  options: { style?: keyof typeof STYLE_FLAGS; time?: boolean; timestamp?: boolean },
+  offsetUs = 0,
+) {
+  const argv = [
+    ...STYLE_FLAGS[options.style ?? "columns"],
+    ...(options.time ? ["-T"] : []),
+    ...(options.timestamp ? ["-t"] : []),
+  ];
+  const format = formatOf(life, argv, offsetUs);
+  return { header: () => format.header()[0] as string | undefined, line: format.line };
 }
 
 Deno.test("the default format matches bcc tcplife byte for byte", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AcceptEvent } from "../events/accept.ts";
-import { type AcceptFormatOptions, AcceptFormatter } from "./accept.ts";
-import { TimeColumns } from "./time_columns.ts";
+import { formatOf } from "./_format_of.ts";
+import { accept } from "./accept.ts";
 
 const sshd: AcceptEvent = {
   tsUs: 1_000_000,
@@ -16,11 +16,12 @@ const sshd: AcceptEvent = {
   backlogMax: 128,
 };
 
-function formatter(options: Partial<AcceptFormatOptions>): AcceptFormatter {
-  return new AcceptFormatter(
-    { json: false, time: false, timestamp: false, backlog: false, ...options },
-    new TimeColumns(),
-  );
+function formatter(options: { time?: boolean; timestamp?: boolean; backlog?: boolean }) {
+  return formatOf(accept, [
+    ...(options.time ? ["-T"] : []),
+    ...(options.timestamp ? ["-t"] : []),
+    ...(options.backlog ? ["--backlog"] : []),
+  ]);
 }
 
 Deno.test("accept prints bcc tcpaccept's header and line, LPORT padded last", () => {

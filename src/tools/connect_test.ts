@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import type { ConnectEvent } from "../events/connect.ts";
-import {
-  asBccReports,
-  type ConnectFormatOptions,
-  ConnectFormatter,
-  countTable,
-} from "./connect.ts";
-import { ConnlatFormatter } from "./connlat.ts";
-import { TimeColumns } from "./time_columns.ts";
+import { formatOf } from "./_format_of.ts";
+import { asBccReports, connect as connectTool, countTable } from "./connect.ts";
+import { connlat } from "./connlat.ts";
 
 const curl: ConnectEvent = {
   startUs: 2_000_000,
@@ -24,11 +19,15 @@ const curl: ConnectEvent = {
   error: 0,
 };
 
-function connect(options: Partial<ConnectFormatOptions>): ConnectFormatter {
-  return new ConnectFormatter(
-    { json: false, timestamp: false, printUid: false, lport: false, ipv6: false, ...options },
-    new TimeColumns(),
-  );
+function connect(
+  options: { json?: boolean; timestamp?: boolean; printUid?: boolean; lport?: boolean },
+) {
+  return formatOf(connectTool, [
+    ...(options.json ? ["--json"] : []),
+    ...(options.timestamp ? ["-t"] : []),
+    ...(options.printUid ? ["-U"] : []),
+    ...(options.lport ? ["-L"] : []),
+  ]);
 }
 
 Deno.test("connect prints bcc's banner, header and line, with the empty DNS column", () => {
@@ -93,10 +92,7 @@ Deno.test("JSON carries the outcome and the latency, null while pending", () => 
 });
 
 Deno.test("connlat prints bcc's header and line with LAT rounded half to even", () => {
-  const f = new ConnlatFormatter(
-    { json: false, timestamp: false, lport: false },
-    new TimeColumns(),
-  );
+  const f = formatOf(connlat, []);
   assert.deepEqual(f.header(), [
     "PID     COMM         IP SADDR            DADDR            DPORT LAT(ms)",
   ]);
@@ -105,7 +101,7 @@ Deno.test("connlat prints bcc's header and line with LAT rounded half to even", 
     "1469    curl         4  10.201.219.236   54.245.105.25    80    1.65",
   );
   assert.ok(f.line({ ...curl, latencyUs: 1125 }).endsWith(" 1.12"));
-  const l = new ConnlatFormatter({ json: false, timestamp: true, lport: true }, new TimeColumns());
+  const l = formatOf(connlat, ["-t", "-L"]);
   assert.deepEqual(l.header(), [
     "TIME(s)  PID     COMM         IP SADDR            LPORT  DADDR            DPORT LAT(ms)",
   ]);

@@ -1,0 +1,79 @@
+/**
+ * The writers every tool's output goes through. A tool declares its columns
+ * once per format (a header, a width, an alignment and how to get the value
+ * from an event), and the same list prints the header and every line, so the
+ * two cannot disagree. The writers know no tool.
+ *
+ * Widths are printf's: `%-Ns` pads to at least N and never cuts; a longer
+ * value pushes the rest of the line right. Only COMM is cut (`%-N.Ns`), in
+ * the unit of the tool's bcc original, and escaped (comm.ts).
+ *
+ * @module
+ */
+import { commColumn, type CommUnit, csvField, printable } from "./comm.ts";
+
+/** One column of a text or CSV format. */
+export interface Column<E> {
+  /** Header text. */
+  header: string;
+  /** The field's text, before padding. */
+  value(event: E): string | number;
+  /** Minimum width (`%-Ns`, or `%Ns` when right-aligned); 0: as long as the value. */
+  width?: number;
+  align?: "left" | "right";
+  /** The COMM column: escaped and cut to `width` in this unit. */
+  comm?: CommUnit;
+  /** What follows the column when another one does (default one space). */
+  gap?: string;
+  /** Printed in lines only, not in the header (bcc's empty DNS column of tcpconnect). */
+  lineOnly?: boolean;
+}
+
+/** The lines a tool prints: its header (possibly none), then one line per event. */
+export interface Format<E> {
+  header(): string[];
+  /** One event's line, or undefined to print nothing for it. */
+  line(event: E): string | undefined;
+}
+
+function pad<E>(column: Column<E>, text: string): string {
+  const width = column.width ?? 0;
+  return column.align === "right" ? text.padStart(width) : text.padEnd(width);
+}
+
+function join<E>(columns: Column<E>[], cell: (column: Column<E>) => string): string {
+  return columns.map((column, i) =>
+    cell(column) + (i < columns.length - 1 ? column.gap ?? " " : "")
+  ).join("");
+}
+
+/** Aligned text columns, with lines printed before the header (a banner) if any. */
+export function textFormat<E>(columns: Column<E>[], banner: string[] = []): Format<E> {
+  const shown = columns.filter((column) => !column.lineOnly);
+  return {
+    header: () => [...banner, join(shown, (column) => pad(column, column.header))],
+    line: (event) =>
+      join(columns, (column) => {
+        const value = column.value(event);
+        if (column.comm) return commColumn(String(value), column.width ?? 0, column.comm);
+        return pad(column, String(value));
+      }),
+  };
+}
+
+/** Comma-separated values; fields that need it are quoted (RFC 4180), COMM escaped. */
+export function csvFormat<E>(columns: Column<E>[]): Format<E> {
+  return {
+    header: () => [columns.map((column) => column.header).join(",")],
+    line: (event) =>
+      columns.map((column) => {
+        const value = String(column.value(event));
+        return csvField(column.comm ? printable(value) : value);
+      }).join(","),
+  };
+}
+
+/** One JSON object per event and no header; `fields` gives the object, keys in order. */
+export function jsonFormat<E>(fields: (event: E) => Record<string, unknown>): Format<E> {
+  return { header: () => [], line: (event) => JSON.stringify(fields(event)) };
+}

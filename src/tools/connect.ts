@@ -1,0 +1,214 @@
+/**
+ * `tcptools connect`: every active TCP open (tcpconnect(8)), and what it
+ * shares with `tcptools connlat`, which loads the same BPF object: the JSON
+ * object of a connect and bcc's rule for IPv4-mapped addresses.
+ *
+ * Without -L, each connect is printed from inside connect(), as soon as the
+ * SYN is about to leave. The local port is chosen later in connect(), so -L
+ * (and --json, which also reports the outcome) print each connect when its
+ * answer arrives instead: at the SYN-ACK, the RST, the timeout, or when the
+ * application gives up.
+ *
+ * @module
+ */
+import {
+  type ConnectCount,
+  connectCountKeySize,
+  type ConnectEvent,
+  decodeConnectCount,
+  decodeConnectEvent,
+} from "../events/connect.ts";
+import * as args from "../cli/args.ts";
+import type { BpfObject } from "../bpf/object.ts";
+import type { CommUnit } from "../output/comm.ts";
+import { type Column, type Format, jsonFormat, textFormat } from "../output/format.ts";
+import { secondsColumn, type TimeColumns } from "../output/time_columns.ts";
+import { defineTool } from "./tool.ts";
+
+/** Flags of `tcptools connect`. */
+export interface ConnectOptions {
+  timestamp: boolean;
+  pid: number | undefined;
+  port: number[] | undefined;
+  lport: boolean;
+  print_uid: boolean;
+  uid: number | undefined;
+  count: boolean;
+  json: boolean;
+  ipv4: boolean;
+  ipv6: boolean;
+  ring_kb: number;
+}
+
+/** The first line of both modes, as bcc prints it. */
+export const CONNECT_BANNER = "Tracing connect ... Hit Ctrl-C to end";
+
+/** The kernel hooks of the connect object (connect and connlat). */
+export const CONNECT_HOOKS = "the sock:inet_sock_set_state tracepoint";
+
+const MAPPED = "::ffff:";
+
+/**
+ * bcc reports a connect by the kernel function that ran: an AF_INET6 socket
+ * connecting to an IPv4-mapped address goes through tcp_v4_connect and is
+ * shown as IP 4 with IPv4 addresses, except under -6, where only the IPv6
+ * function is watched and it stays IP 6 with ::ffff: addresses.
+ */
+export function asBccReports(e: ConnectEvent, ipv6: boolean): ConnectEvent {
+  if (ipv6 || e.ip !== 6 || !e.daddr.startsWith(MAPPED) || !e.daddr.includes(".")) return e;
+  const saddr = e.saddr.startsWith(MAPPED) ? e.saddr.slice(MAPPED.length) : e.saddr;
+  return { ...e, ip: 4, saddr, daddr: e.daddr.slice(MAPPED.length) };
+}
+
+/** The JSON format of a connect (connect and connlat); `time` is that of `at(event)`. */
+export function connectJson(
+  clock: TimeColumns,
+  at: (e: ConnectEvent) => number,
+): Format<ConnectEvent> {
+  return jsonFormat((e) => ({
+    time: clock.isoTime(at(e)),
+    pid: e.pid,
+    uid: e.uid,
+    comm: e.comm,
+    ip: e.ip,
+    saddr: e.saddr,
+    lport: e.lport,
+    daddr: e.daddr,
+    dport: e.dport,
+    outcome: e.outcome,
+    latency_ms: e.outcome === "pending" ? null : e.latencyUs / 1000,
+    error: e.error || null,
+  }));
+}
+
+/**
+ * The columns tcpconnect and tcpconnlat share: PID to DPORT, LPORT with -L.
+ * They differ in COMM's unit (tcpconnect formats raw bytes, tcpconnlat
+ * decoded text) and DPORT's width.
+ */
+export function connectColumns(
+  lport: boolean,
+  comm: CommUnit,
+  dportWidth: number,
+): Column<ConnectEvent>[] {
+  return [
+    { header: "PID", width: 7, value: (e) => e.pid },
+    { header: "COMM", width: 12, comm, value: (e) => e.comm },
+    { header: "IP", width: 2, value: (e) => e.ip },
+    { header: "SADDR", width: 16, value: (e) => e.saddr },
+    ...(lport ? [{ header: "LPORT", width: 6, value: (e: ConnectEvent) => e.lport }] : []),
+    { header: "DADDR", width: 16, value: (e) => e.daddr },
+    { header: "DPORT", width: dportWidth, value: (e) => e.dport },
+  ];
+}
+
+/** Applies bcc's IPv4-mapped rule to every event before `format` sees it. */
+export function asBcc(format: Format<ConnectEvent>, ipv6: boolean): Format<ConnectEvent> {
+  return { header: format.header, line: (e) => format.line(asBccReports(e, ipv6)) };
+}
+
+/**
+ * The -c table printed at the end: a blank line, the header, then the IPv4
+ * rows and the IPv6 rows, each sorted by count, most first (bcc's order).
+ */
+export function countTable(counts: ConnectCount[], ipv6: boolean): string[] {
+  const shown = counts.map((c) => {
+    const e = asBccReports({ ip: c.ip, saddr: c.saddr, daddr: c.daddr } as ConnectEvent, ipv6);
+    return { ...c, ip: e.ip, saddr: e.saddr, daddr: e.daddr };
+  });
+  const table = textFormat<ConnectCount>([
+    { header: "LADDR", width: 25, value: (c) => c.saddr },
+    { header: "RADDR", width: 25, value: (c) => c.daddr },
+    { header: "RPORT", width: 20, value: (c) => c.dport },
+    { header: "CONNECTS", width: 10, value: (c) => c.count },
+  ]);
+  const rows = (ip: number) =>
+    shown.filter((c) => c.ip === ip).sort((a, b) => b.count - a.count).map(table.line);
+  return ["", ...table.header(), ...rows(4), ...rows(6)] as string[];
+}
+
+function countSummary(object: BpfObject<"connect">, ipv6: boolean): string[] {
+  const counts = [...object.entries("counts", connectCountKeySize, 8)].map(([key, value]) =>
+    decodeConnectCount(new DataView(key.buffer), new DataView(value.buffer))
+  );
+  return countTable(counts, ipv6);
+}
+
+/** Whether each connect is printed at its answer rather than inside connect(). */
+function atAnswer(options: ConnectOptions): boolean {
+  return !options.count && (options.lport || options.json);
+}
+
+function output(options: ConnectOptions, clock: TimeColumns) {
+  if (options.json) return { format: connectJson(clock, (e) => e.startUs) };
+  const columns: Column<ConnectEvent>[] = [
+    ...(options.timestamp ? [secondsColumn<ConnectEvent>(clock, (e) => e.startUs, 3, 9, "")] : []),
+    ...(options.print_uid
+      ? [{ header: "UID", width: 6, gap: "", value: (e: ConnectEvent) => e.uid }]
+      : []),
+    ...connectColumns(options.lport, "bytes", 6),
+    // bcc's DNS column (%s), empty without -d: a trailing space on each line.
+    { header: "QUERY", lineOnly: true, value: () => "" },
+  ];
+  if (options.count) {
+    return {
+      format: { header: () => [CONNECT_BANNER], line: () => undefined },
+      summary: (object: BpfObject<"connect">) => countSummary(object, options.ipv6),
+    };
+  }
+  return { format: asBcc(textFormat(columns, [CONNECT_BANNER]), options.ipv6) };
+}
+
+/** The description of `tcptools connect`. */
+export const connect = defineTool({
+  name: "connect",
+  summary: "one line per active TCP open, connect() (tcpconnect)",
+  description: "Trace TCP connects",
+  examples: [
+    ["tcptools connect", "trace all TCP connect()s"],
+    ["tcptools connect -t", "include timestamps"],
+    ["tcptools connect -p 181", "only trace PID 181"],
+    ["tcptools connect -P 80", "only trace port 80"],
+    ["tcptools connect -P 80,81", "only trace port 80 and 81"],
+    ["tcptools connect -4", "only trace IPv4 family"],
+    ["tcptools connect -6", "only trace IPv6 family"],
+    ["tcptools connect -U", "include UID"],
+    ["tcptools connect -u 1000", "only trace UID 1000"],
+    ["tcptools connect -c", "count connects per src ip and dest ip/port"],
+    ["tcptools connect -L", "include LPORT while printing outputs"],
+    ["tcptools connect --json", "one JSON object per connect, with its outcome"],
+  ],
+  flags(parser) {
+    args.addTimestampFlag(parser, "include timestamp on output");
+    args.addPidFlag(parser);
+    args.addPortFlag(parser, "comma-separated list of destination ports to trace.");
+    args.addFamilyFlags(parser);
+    parser.flag(["-L", "--lport"], "include LPORT on output");
+    parser.flag(["-U", "--print-uid"], "include UID on output");
+    parser.option(["-u", "--uid"], { parse: args.uid, help: "trace this UID only" });
+    const mode = parser.exclusiveGroup();
+    parser.flag(["-c", "--count"], "count connects per src ip and dest ip/port", mode);
+    args.addJsonFlag(
+      parser,
+      "one JSON object per connect, printed at its answer, with the outcome",
+      mode,
+    );
+    args.addRingFlag(parser);
+  },
+  ends: ["active"],
+  program: "connect",
+  hooks: CONNECT_HOOKS,
+  globals: (options: ConnectOptions) => ({
+    target_pid: options.pid ?? 0,
+    target_uid: options.uid ?? 0,
+    filter_uid: options.uid === undefined ? 0 : 1,
+    target_family: args.familyFilter(options),
+    filter_dport: options.port ? 1 : 0,
+    report_at_start: options.count || atAnswer(options) ? 0 : 1,
+    report_at_end: atAnswer(options) ? 1 : 0,
+    count_only: options.count ? 1 : 0,
+  }),
+  portFilters: (options) => ({ dports: options.port ?? [] }),
+  decode: decodeConnectEvent,
+  output,
+});

@@ -1,0 +1,99 @@
+/**
+ * `tcptools connlat`: every answered active TCP open with its latency, from
+ * the SYN leaving inside connect() to the SYN-ACK or RST (tcpconnlat(8)).
+ *
+ * @module
+ */
+import { type ConnectEvent, decodeConnectEvent } from "../events/connect.ts";
+import * as args from "../cli/args.ts";
+import { ValueError } from "../cli/parser.ts";
+import { type Column, textFormat } from "../output/format.ts";
+import { fixed } from "../output/printf.ts";
+import { secondsColumn, type TimeColumns } from "../output/time_columns.ts";
+import { CONNECT_HOOKS, connectColumns, connectJson } from "./connect.ts";
+import { defineTool } from "./tool.ts";
+
+/** Flags of `tcptools connlat`. */
+export interface ConnlatOptions {
+  timestamp: boolean;
+  pid: number | undefined;
+  lport: boolean;
+  verbose: boolean;
+  json: boolean;
+  ipv4: boolean;
+  ipv6: boolean;
+  ring_kb: number;
+  /** Minimum latency to show, ms (0: all). */
+  duration_ms: number;
+}
+
+/** Value type of the positional minimum latency, as bcc checks it. */
+export function minimumMs(value: string): number {
+  const ms = value.trim() === "" ? NaN : Number(value);
+  if (Number.isNaN(ms)) throw new ValueError("must be a float");
+  if (ms < 0) throw new ValueError("must be positive");
+  return ms;
+}
+
+/** The in-kernel threshold: `int(duration_ms * 1000)` µs, as bcc computes it. */
+export function minimumUs(ms: number): number {
+  return Math.min(Math.trunc(ms * 1000), Number.MAX_SAFE_INTEGER);
+}
+
+/** The kernel time of the answer, which the time columns refer to. */
+const answered = (e: ConnectEvent) => e.startUs + e.latencyUs;
+
+function output(options: ConnlatOptions, clock: TimeColumns) {
+  if (options.json) return { format: connectJson(clock, answered) };
+  const columns: Column<ConnectEvent>[] = [
+    ...(options.timestamp ? [secondsColumn<ConnectEvent>(clock, answered, 3, 9, "")] : []),
+    ...connectColumns(options.lport, "characters", 5),
+    { header: "LAT(ms)", value: (e) => fixed(e.latencyUs / 1000, 2) },
+  ];
+  return { format: textFormat(columns) };
+}
+
+/** The description of `tcptools connlat`. */
+export const connlat = defineTool({
+  name: "connlat",
+  summary: "active TCP opens with their SYN-to-answer latency (tcpconnlat)",
+  description: "Trace TCP connects and show connection latency",
+  examples: [
+    ["tcptools connlat", "trace all TCP connect()s"],
+    ["tcptools connlat 1", "trace connection latency slower than 1 ms"],
+    ["tcptools connlat 0.1", "trace connection latency slower than 100 us"],
+    ["tcptools connlat -t", "include timestamps"],
+    ["tcptools connlat -p 181", "only trace PID 181"],
+    ["tcptools connlat -L", "include LPORT while printing outputs"],
+    ["tcptools connlat -4", "trace IPv4 family only"],
+    ["tcptools connlat -6", "trace IPv6 family only"],
+    ["tcptools connlat --json", "one JSON object per connect, latency in ms"],
+  ],
+  flags(parser) {
+    args.addTimestampFlag(parser, "include timestamp on output");
+    args.addPidFlag(parser);
+    parser.flag(["-L", "--lport"], "include LPORT on output");
+    args.addFamilyFlags(parser);
+    parser.positional("duration_ms", {
+      default: 0,
+      parse: minimumMs,
+      help: "minimum duration to trace (ms)",
+    });
+    parser.flag(["-v", "--verbose"], "print libbpf's messages about loading the BPF program");
+    args.addJsonFlag(parser, "one JSON object per connect (latency in ms, outcome)");
+    args.addRingFlag(parser);
+  },
+  ends: ["active"],
+  program: "connect",
+  hooks: CONNECT_HOOKS,
+  globals: (options: ConnlatOptions) => ({
+    target_pid: options.pid ?? 0,
+    target_family: args.familyFilter(options),
+    report_at_end: 1,
+    answered_only: 1, // bcc measures to the first answer: a SYN-ACK or a RST
+    min_latency_us: minimumUs(options.duration_ms),
+  }),
+  decode: decodeConnectEvent,
+  output,
+  verbose: (options) => options.verbose,
+});

@@ -1,0 +1,114 @@
+/**
+ * What a tool is: one description that declares everything the generic
+ * layers need (its flags, its BPF object and how flags become that object's
+ * globals and filter maps, its columns), and the glue that runs one.
+ * Adding a tool is bpf/<tool>.bpf.c + bpf/<tool>.h + one description + its
+ * tests + one line in registry.ts.
+ *
+ * @module
+ */
+import type { ProgramGlobals } from "../../gen/assets.ts";
+import type { BpfObject, ProgramName } from "../bpf/object.ts";
+import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
+import { CommandParser } from "../cli/parser.ts";
+import type { Format } from "../output/format.ts";
+import { TimeColumns } from "../output/time_columns.ts";
+import { trace } from "../trace/run.ts";
+
+/** Flags every tool has (`--ring-kb`: cli/args.ts's addRingFlag). */
+export interface CommonOptions {
+  ring_kb: number;
+}
+
+/** How a tool prints, for the options given. */
+export interface Output<E, P extends ProgramName> {
+  format: Format<E>;
+  /** Lines printed after tracing ends (e.g. a table read from a map). */
+  summary?: (object: BpfObject<P>) => string[];
+}
+
+/** One tool, described once. */
+export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
+  /** The subcommand. */
+  name: string;
+  /** Its line in `tcptools --help`. */
+  summary: string;
+  /** The --help description and examples (the bcc tool's, with tcptools' additions). */
+  description: string;
+  examples: [string, string][];
+  /** Declares the flags on the tool's parser (shared ones from cli/args.ts). */
+  flags(parser: CommandParser): void;
+  /**
+   * The ends of a TCP connection it prints a line for (life: both; accept:
+   * the passive one; connect: the active one): what tests and benchmarks
+   * that drive connections expect of every tool.
+   */
+  ends: readonly ("active" | "passive")[];
+  /** The embedded BPF object it loads. */
+  program: P;
+  /** The kernel hooks it attaches to, named in the error when attaching fails. */
+  hooks: string;
+  /** The object's `.rodata` globals for these options. */
+  globals(options: O): ProgramGlobals[P];
+  /** Port filter maps to fill: map name -> ports. */
+  portFilters?(options: O): Record<string, number[]>;
+  decode(record: DataView): E;
+  output(options: O, clock: TimeColumns): Output<E, P>;
+  /** Tool-specific counters of events that end unprinted, reported like lost events. */
+  unprinted?: Record<string, (n: number, total: number) => string>;
+  /** Keep libbpf's own messages on stderr. */
+  verbose?(options: O): boolean;
+}
+
+/** A tool of any options, event and program: what the registry holds. */
+// deno-lint-ignore no-explicit-any
+export type AnyTool = Tool<any, any, any>;
+
+/** Declares a tool, checking its parts against each other. */
+export function defineTool<O extends CommonOptions, E, P extends ProgramName>(
+  tool: Tool<O, E, P>,
+): Tool<O, E, P> {
+  return tool;
+}
+
+/** The tool's argument parser. */
+export function parserOf(
+  tool: Pick<AnyTool, "name" | "description" | "examples" | "flags">,
+): CommandParser {
+  const parser = new CommandParser({
+    prog: `tcptools ${tool.name}`,
+    description: tool.description,
+    examples: tool.examples,
+  });
+  tool.flags(parser);
+  return parser;
+}
+
+/** Parses argv for the tool; throws ArgumentError on bad input, HelpRequested for --help. */
+export function parseOptions<O extends CommonOptions, E, P extends ProgramName>(
+  tool: Tool<O, E, P>,
+  argv: string[],
+): O {
+  return parserOf(tool).parse<O>(argv);
+}
+
+/** Runs the tool with `argv`; resolves to the exit status. */
+export function runTool<O extends CommonOptions, E, P extends ProgramName>(
+  tool: Tool<O, E, P>,
+  argv: string[],
+): Promise<number> {
+  const options = parseOptions(tool, argv);
+  const { format, summary } = tool.output(options, new TimeColumns(monotonicToUnixOffsetUs()));
+  return trace({
+    tool: `tcptools ${tool.name}`,
+    program: tool.program,
+    globals: tool.globals(options),
+    portFilters: tool.portFilters?.(options),
+    ringBytes: options.ring_kb * 1024,
+    decode: tool.decode,
+    format,
+    summary,
+    unprinted: tool.unprinted,
+    verbose: tool.verbose?.(options),
+  });
+}
