@@ -10,9 +10,12 @@ import {
   exchange,
   linesOf,
   Peer,
+  tcptools,
   Tracer,
   until,
 } from "./harness.ts";
+import { ChildCgroup } from "./child_cgroup.ts";
+import { NetworkNamespace } from "./netns.ts";
 
 const BANNER = "Tracing connect ... Hit Ctrl-C to end";
 const NOBODY = 65534;
@@ -241,4 +244,95 @@ Deno.test("connect shows an IPv4-mapped connect of an IPv6 socket as IPv4, excep
       line({ pid: client.pid, ip, saddr: address, daddr: address, dport: port }),
     ]);
   }
+});
+
+Deno.test("connect reports only connects that sent a SYN: none when no local port is free", async () => {
+  // Two local ports, no reuse of TIME_WAIT ones: of three connects to one
+  // server, the third fails inside connect() with EADDRNOTAVAIL. The client
+  // runs in a namespace and a cgroup of its own, below the cgroup v2 root.
+  await using ns = await NetworkNamespace.create({
+    "net.ipv4.ip_local_port_range": "40000 40001",
+    "net.ipv4.tcp_tw_reuse": "0",
+  });
+  using cgroup = ChildCgroup.create();
+  const modes = [["connect"], ["connect", "-L"], ["connect", "--json"], ["connect", "-c"]];
+  for (const [i, args] of modes.entries()) {
+    const json = args.includes("--json");
+    const tracer = await Tracer.start(args, { waitForHeader: !json });
+    if (json) await tracer.probeUntilFirstLine(() => exchange("127.0.0.1", { up: 1, down: 1 }));
+    const port = 5000 + i; // outside the namespace's ephemeral range
+    const server = Peer.spawn(
+      "serve",
+      { host: "127.0.0.1", port, count: 2, send: 1, expect: 1 },
+      undefined,
+      ns.prefix,
+    );
+    await server.report(1);
+    const client = Peer.spawn(
+      "connect",
+      { host: "127.0.0.1", port, count: 3, send: 1, expect: 1, comm: "tt-client" },
+      undefined,
+      [...cgroup.prefix, ...ns.prefix],
+    );
+    const reports = await client.finished();
+    await server.finished();
+    assert.deepEqual(reports[2], { unavailable: true });
+    const lports = reports.slice(0, 2).map((r) => r.lport as number);
+    assert.deepEqual([...lports].sort(), [40000, 40001]);
+    if (args.includes("-c")) {
+      const { stdout } = await tracer.stop();
+      const row = `${"127.0.0.1".padEnd(25)} ${"127.0.0.1".padEnd(25)} ${String(port).padEnd(20)} `;
+      assert.deepEqual(stdout.split("\n").filter((l) => l.startsWith(row)), [
+        row + "2".padEnd(10),
+      ]);
+      continue;
+    }
+    // Lines come in ring buffer order: once a later connect shows, all of the client's have.
+    const later = await exchange("127.0.0.1", { up: 1, down: 1 });
+    await until(
+      "a later connect",
+      () => linesOf(tracer.lines().join("\n"), later.client.pid).length > 0,
+    );
+    const { stdout } = await tracer.stop();
+    const found = linesOf(stdout, client.pid);
+    const address = { pid: client.pid, ip: 4, saddr: "127.0.0.1", daddr: "127.0.0.1", dport: port };
+    if (json) {
+      assert.deepEqual(
+        found.map((l) => JSON.parse(l)).map((o) => [o.pid, o.lport, o.dport, o.outcome]),
+        lports.map((lport) => [client.pid, lport, port, "established"]),
+      );
+    } else if (args.includes("-L")) {
+      assert.deepEqual(
+        found,
+        lports.map((lport) =>
+          `${String(client.pid).padEnd(7)} ${"tt-client".padEnd(12)} ${"4".padEnd(2)} ` +
+          `${"127.0.0.1".padEnd(16)} ${String(lport).padEnd(6)} ${"127.0.0.1".padEnd(16)} ` +
+          `${String(port).padEnd(6)} `
+        ),
+      );
+    } else {
+      assert.deepEqual(found, [line(address), line(address)]);
+    }
+  }
+});
+
+Deno.test("connect without CAP_NET_ADMIN says it needs it, exit status 1", async () => {
+  // The BPF capabilities only: enough for the tracepoint, not for sock_ops.
+  const [cmd, args] = tcptools(["connect"]);
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      "--bounding-set=-net_admin,-sys_admin",
+      "--inh-caps=-net_admin,-sys_admin",
+      cmd,
+      ...args,
+    ],
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.equal(new TextDecoder().decode(out.stdout), "");
+  assert.equal(
+    new TextDecoder().decode(out.stderr),
+    "tcptools connect: needs CAP_NET_ADMIN too (or CAP_SYS_ADMIN) to load its sock_ops program: " +
+      "run it with sudo\n",
+  );
 });

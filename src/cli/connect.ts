@@ -1,11 +1,10 @@
 /**
  * `tcptools connect`: every active TCP open (tcpconnect(8)).
  *
- * Without -L, each connect is printed from inside connect(), as soon as the
- * SYN is about to leave. The local port is chosen later in connect(), so -L
- * (and --json, which also reports the outcome) print each connect when its
- * answer arrives instead: at the SYN-ACK, the RST, the timeout, or when the
- * application gives up.
+ * Each connect is printed from inside connect(), as its SYN leaves, with the
+ * local port it got; --json (which also reports the outcome) prints each
+ * connect when its answer arrives instead: at the SYN-ACK, the RST, the
+ * timeout, or when the application gives up.
  *
  * @module
  */
@@ -81,7 +80,7 @@ export function parseConnectArgs(argv: string[]): ConnectOptions {
 /** Runs `tcptools connect`; resolves to the exit status. */
 export function connect(argv: string[]): Promise<number> {
   const options = parseConnectArgs(argv);
-  const atAnswer = !options.count && (options.lport || options.json);
+  const atAnswer = options.json;
   const formatter = new ConnectFormatter(
     {
       json: options.json,
@@ -95,16 +94,19 @@ export function connect(argv: string[]): Promise<number> {
   const keySize = connectCountKeyLayout.size;
   return trace({
     tool: PROG,
-    ...connectProgram({
-      target_pid: options.pid ?? 0,
-      target_uid: options.uid ?? 0,
-      filter_uid: options.uid === undefined ? 0 : 1,
-      target_family: familyFilter(options),
-      filter_dport: options.port ? 1 : 0,
-      report_at_start: options.count || atAnswer ? 0 : 1,
-      report_at_end: atAnswer ? 1 : 0,
-      count_only: options.count ? 1 : 0,
-    }),
+    ...connectProgram(
+      {
+        target_pid: options.pid ?? 0,
+        target_uid: options.uid ?? 0,
+        filter_uid: options.uid === undefined ? 0 : 1,
+        target_family: familyFilter(options),
+        filter_dport: options.port ? 1 : 0,
+        report_at_start: options.count || atAnswer ? 0 : 1,
+        report_at_end: atAnswer ? 1 : 0,
+        count_only: options.count ? 1 : 0,
+      },
+      !atAnswer,
+    ),
     portMaps: { dports: options.port ?? [] },
     ringBytes: options.ring_kb * 1024,
     decode: decodeConnectEvent,

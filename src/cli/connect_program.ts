@@ -33,11 +33,18 @@ const NEUTRAL: ConnectGlobals = {
   min_latency_us: 0,
 };
 
-/** The program, handlers and globals for `trace()`; unset globals stay neutral. */
-export function connectProgram(globals: Partial<ConnectGlobals>) {
+/**
+ * The program, handlers and globals for `trace()`; unset globals stay
+ * neutral. `atSyn`: also attach `connect_syn` (sock_ops, at the cgroup v2
+ * root), which reports or counts each connect as its SYN leaves; without it
+ * that program is not even loaded (sock_ops programs need CAP_NET_ADMIN).
+ */
+export function connectProgram(globals: Partial<ConnectGlobals>, atSyn: boolean) {
   return {
     program: "connect" as const,
     attach: ["connect_set_state", "connect_set_state_backup"],
+    attachToCgroupRoot: atSyn ? ["connect_syn"] : [],
+    skipLoad: atSyn ? [] : ["connect_syn"],
     globals: { ...NEUTRAL, ...globals },
   };
 }

@@ -89,7 +89,7 @@ export function connlat(argv: string[]): Promise<number> {
       report_at_end: 1,
       answered_only: 1, // bcc measures to the first answer: a SYN-ACK or a RST
       min_latency_us: minimumUs(options.duration_ms),
-    }),
+    }, false),
     ringBytes: options.ring_kb * 1024,
     decode: decodeConnectEvent,
     format: (event) => formatter.line(event),

@@ -6,6 +6,7 @@
  */
 import { EnvironmentError } from "./errors.ts";
 
+const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
@@ -26,8 +27,12 @@ function has(caps: bigint, cap: bigint): boolean {
   return (caps >> cap & 1n) === 1n;
 }
 
-/** Throws an EnvironmentError naming the first thing that prevents tracing. */
-export function checkEnvironment(): void {
+/**
+ * Throws an EnvironmentError naming the first thing that prevents tracing.
+ * `netAdmin`: the tool loads a cgroup sock_ops program, which the kernel
+ * allows only with CAP_NET_ADMIN (or CAP_SYS_ADMIN).
+ */
+export function checkEnvironment(netAdmin = false): void {
   let caps: bigint;
   try {
     caps = effectiveCapabilities();
@@ -37,6 +42,11 @@ export function checkEnvironment(): void {
   if (!has(caps, CAP_SYS_ADMIN) && !(has(caps, CAP_BPF) && has(caps, CAP_PERFMON))) {
     throw new EnvironmentError(
       "needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs: run it with sudo",
+    );
+  }
+  if (netAdmin && !has(caps, CAP_SYS_ADMIN) && !has(caps, CAP_NET_ADMIN)) {
+    throw new EnvironmentError(
+      "needs CAP_NET_ADMIN too (or CAP_SYS_ADMIN) to load its sock_ops program: run it with sudo",
     );
   }
   const btf = btfPath();

@@ -10,7 +10,9 @@ import { BpfObject, type ProgramName } from "../bpf/object.ts";
 import { RingReader } from "../bpf/ring_reader.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter } from "../output/writer.ts";
+import { cgroupV2Root } from "../bpf/cgroup_root.ts";
 import { btfPath, checkEnvironment } from "./environment.ts";
+import { EnvironmentError } from "./errors.ts";
 
 /** What a subcommand hands to {@linkcode trace}. */
 export interface TraceSpec<Event> {
@@ -22,6 +24,10 @@ export interface TraceSpec<Event> {
    * then its backup if it has one (see SET_STATE_HANDLERS in bpf/common.bpf.h).
    */
   attach: string[];
+  /** Cgroup programs to attach to the cgroup v2 root, after `attach`. */
+  attachToCgroupRoot?: string[];
+  /** Programs of the object not to load. */
+  skipLoad?: string[];
   /** `.rodata` globals written before load. */
   globals: Record<string, number>;
   /** Port filter maps to fill: map name -> ports (u16 keys). */
@@ -72,11 +78,12 @@ async function pause(reader: RingReader): Promise<boolean> {
 
 /** Traces until stopped; resolves to the exit status. */
 export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
-  checkEnvironment();
+  checkEnvironment((spec.attachToCgroupRoot ?? []).length > 0);
   if (spec.verbose) showLibbpfLog();
   using object = BpfObject.open(spec.program, { btfPath: btfPath() });
   object.setGlobals(spec.globals);
   object.setMaxEntries("events", spec.ringBytes);
+  for (const program of spec.skipLoad ?? []) object.skipLoad(program);
   object.load();
   for (const [map, ports] of Object.entries(spec.portMaps ?? {})) {
     for (const port of ports) {
@@ -84,6 +91,16 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
     }
   }
   for (const program of spec.attach) object.attach(program);
+  if (spec.attachToCgroupRoot?.length) {
+    const root = cgroupV2Root();
+    if (root === undefined) {
+      throw new EnvironmentError(
+        "no cgroup v2 hierarchy is mounted (needed to see connects as their SYN leaves): " +
+          "mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup/unified",
+      );
+    }
+    for (const program of spec.attachToCgroupRoot) object.attachCgroup(program, root);
+  }
 
   const out = new BatchWriter();
   using reader = new RingReader(object.mapFd("events"), (record) => {
