@@ -336,3 +336,80 @@ Deno.test("connect without CAP_NET_ADMIN says it needs it, exit status 1", async
       "run it with sudo\n",
   );
 });
+
+Deno.test("connect and connlat lines never go back in time, with a connect that times out among fast ones", async () => {
+  // 10.9.9.2 is routed into loopback, where nothing owns it: its SYNs vanish,
+  // and with one SYN retry the connect times out after about 3 s.
+  await using ns = await NetworkNamespace.create({ "net.ipv4.tcp_syn_retries": "1" });
+  await ns.route(["10.9.9.2", "dev", "lo"]);
+  const text = await Tracer.start(["connect", "-t", "-L"]);
+  const latency = await Tracer.start(["connlat", "-t"]);
+  const json = await Tracer.start(["connect", "--json"], { waitForHeader: false });
+  await json.probeUntilFirstLine(() => exchange("127.0.0.1", { up: 1, down: 1 }));
+  const port = 6000;
+  const server = Peer.spawn(
+    "serve",
+    { host: "127.0.0.1", port, count: 3, send: 1, expect: 1 },
+    undefined,
+    ns.prefix,
+  );
+  await server.report(1);
+  const client = { host: "127.0.0.1", port, send: 1, expect: 1, comm: "tt-client" };
+  const slow = Peer.spawn("connect", { host: "10.9.9.2", port: 80, comm: "tt-client" }, undefined, [
+    ...ns.prefix,
+  ]);
+  // Two fast connects while the slow one waits, one after it timed out.
+  const during = Peer.spawn(
+    "connect",
+    { ...client, count: 2, "delay-ms": 500 },
+    undefined,
+    ns.prefix,
+  );
+  await during.finished();
+  const [timedOut] = await slow.finished();
+  assert.equal(timedOut.timed_out, true);
+  const after = Peer.spawn("connect", client, undefined, ns.prefix);
+  await after.finished();
+  await server.finished();
+  for (const tracer of [text, latency, json]) {
+    await until("the last connect", () => linesOf(tracer.lines().join("\n"), after.pid).length > 0);
+  }
+  const out = {
+    text: (await text.stop()).stdout,
+    latency: (await latency.stop()).stdout,
+    json: (await json.stop()).stdout,
+  };
+
+  const assertNonDecreasing = (times: number[], what: string) => {
+    for (const [i, t] of times.entries()) {
+      assert.ok(Number.isFinite(t) && t >= 0, `${what}: time ${t}`);
+      if (i > 0) assert.ok(t >= times[i - 1], `${what}: ${t} after ${times[i - 1]}`);
+    }
+  };
+  const seconds = (stdout: string, skip: number) =>
+    stdout.trimEnd().split("\n").slice(skip).map((l) => {
+      assert.match(l, /^\d+\.\d{3} +\d/);
+      return Number(l.slice(0, 9));
+    });
+  assertNonDecreasing(seconds(out.text, 2), "connect -t -L");
+  assertNonDecreasing(seconds(out.latency, 1), "connlat -t");
+  const objects = out.json.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertNonDecreasing(
+    objects.map((o) => {
+      assert.match(o.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      return Date.parse(o.time) * 1000 + Number(o.time.slice(23, 26));
+    }),
+    "connect --json",
+  );
+
+  // Each connect once: the slow one in connect's outputs only, as timed out in JSON.
+  for (const [pid, n] of [[slow.pid, 1], [during.pid, 2], [after.pid, 1]]) {
+    assert.equal(linesOf(out.text, pid).length, n, out.text);
+    assert.equal(linesOf(out.json, pid).length, n, out.json);
+    assert.equal(linesOf(out.latency, pid).length, pid === slow.pid ? 0 : n, out.latency);
+  }
+  const [slowJson] = objects.filter((o) => o.pid === slow.pid);
+  assert.equal(slowJson.outcome, "timed-out");
+  assert.equal(slowJson.error, 110);
+  assert.ok(slowJson.latency_ms > 2000 && slowJson.latency_ms <= (timedOut.connect_ms as number));
+});

@@ -62,12 +62,13 @@ export class ConnectFormatter {
     return [CONNECT_BANNER, prefix + body];
   }
 
-  /** One connect. */
+  /** One connect; the time columns refer to its report: the SYN leaving, or the answer (JSON). */
   line(event: ConnectEvent): string {
     const { json, timestamp, printUid, lport, ipv6 } = this.#options;
-    if (json) return connectJson(event, this.#clock, event.startUs);
+    const reportedUs = event.startUs + event.latencyUs;
+    if (json) return connectJson(event, this.#clock, reportedUs);
     const e = asBccReports(event, ipv6);
-    const prefix = (timestamp ? left(fixed(this.#clock.relativeSeconds(e.startUs), 3), 9) : "") +
+    const prefix = (timestamp ? left(fixed(this.#clock.relativeSeconds(reportedUs), 3), 9) : "") +
       (printUid ? left(e.uid, 6) : "");
     const head = `${left(e.pid, 7)} ${left(cut(e.comm, 12), 12)} ${left(e.ip, 2)} ${
       left(e.saddr, 16)
