@@ -78,7 +78,7 @@ export function parseConnlatArgs(argv: string[]): ConnlatOptions {
 export function connlat(argv: string[]): Promise<number> {
   const options = parseConnlatArgs(argv);
   const formatter = new ConnlatFormatter(
-    { json: options.json, timestamp: options.timestamp, lport: options.lport },
+    { json: options.json, timestamp: options.timestamp, lport: options.lport, ipv6: options.ipv6 },
     new TimeColumns(options.json ? monotonicToUnixOffsetUs() : 0),
   );
   return trace({

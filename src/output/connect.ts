@@ -28,10 +28,11 @@ export interface ConnectFormatOptions {
 const MAPPED = "::ffff:";
 
 /**
- * bcc reports a connect by the kernel function that ran: an AF_INET6 socket
- * connecting to an IPv4-mapped address goes through tcp_v4_connect and is
- * shown as IP 4 with IPv4 addresses, except under -6, where only the IPv6
- * function is watched and it stays IP 6 with ::ffff: addresses.
+ * bcc's tcpconnect reports a connect by the kernel function that ran: an
+ * AF_INET6 socket connecting to an IPv4-mapped address goes through
+ * tcp_v4_connect and is shown as IP 4 with IPv4 addresses, except under -6,
+ * where only the IPv6 function is watched and it stays IP 6 with ::ffff:
+ * addresses. connect and connlat apply this one rule to text and JSON alike.
  */
 export function asBccReports(e: ConnectEvent, ipv6: boolean): ConnectEvent {
   if (ipv6 || e.ip !== 6 || !e.daddr.startsWith(MAPPED) || !e.daddr.includes(".")) return e;
@@ -66,8 +67,8 @@ export class ConnectFormatter {
   line(event: ConnectEvent): string {
     const { json, timestamp, printUid, lport, ipv6 } = this.#options;
     const reportedUs = event.startUs + event.latencyUs;
-    if (json) return connectJson(event, this.#clock, reportedUs);
     const e = asBccReports(event, ipv6);
+    if (json) return connectJson(e, this.#clock, reportedUs);
     const prefix = (timestamp ? left(fixed(this.#clock.relativeSeconds(reportedUs), 3), 9) : "") +
       (printUid ? left(e.uid, 6) : "");
     const head = `${left(e.pid, 7)} ${left(cut(e.comm, 12), 12)} ${left(e.ip, 2)} ${

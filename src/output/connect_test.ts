@@ -94,7 +94,7 @@ Deno.test("JSON carries the outcome and the latency, null while pending", () => 
 
 Deno.test("connlat prints bcc's header and line with LAT rounded half to even", () => {
   const f = new ConnlatFormatter(
-    { json: false, timestamp: false, lport: false },
+    { json: false, timestamp: false, lport: false, ipv6: false },
     new TimeColumns(),
   );
   assert.deepEqual(f.header(), [
@@ -105,7 +105,10 @@ Deno.test("connlat prints bcc's header and line with LAT rounded half to even", 
     "1469    curl         4  10.201.219.236   54.245.105.25    80    1.65",
   );
   assert.ok(f.line({ ...curl, latencyUs: 1125 }).endsWith(" 1.12"));
-  const l = new ConnlatFormatter({ json: false, timestamp: true, lport: true }, new TimeColumns());
+  const l = new ConnlatFormatter(
+    { json: false, timestamp: true, lport: true, ipv6: false },
+    new TimeColumns(),
+  );
   assert.deepEqual(l.header(), [
     "TIME(s)  PID     COMM         IP SADDR            LPORT  DADDR            DPORT LAT(ms)",
   ]);

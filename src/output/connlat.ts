@@ -6,7 +6,7 @@
  */
 import type { ConnectEvent } from "../events/connect.ts";
 import { cut, left } from "./columns.ts";
-import { connectJson } from "./connect.ts";
+import { asBccReports, connectJson } from "./connect.ts";
 import { fixed } from "./printf.ts";
 import type { TimeColumns } from "./time_columns.ts";
 
@@ -17,6 +17,8 @@ export interface ConnlatFormatOptions {
   timestamp: boolean;
   /** -L: LPORT column. */
   lport: boolean;
+  /** -6: keep IPv4-mapped IPv6 connects as IP 6 (see {@linkcode asBccReports}). */
+  ipv6: boolean;
 }
 
 /** Formats the header and one line per answered connect. */
@@ -42,8 +44,9 @@ export class ConnlatFormatter {
   }
 
   /** One answered connect; the time columns refer to the answer. */
-  line(e: ConnectEvent): string {
-    const { json, timestamp, lport } = this.#options;
+  line(event: ConnectEvent): string {
+    const { json, timestamp, lport, ipv6 } = this.#options;
+    const e = asBccReports(event, ipv6);
     if (json) return connectJson(e, this.#clock, e.startUs + e.latencyUs);
     const prefix = timestamp
       ? left(fixed(this.#clock.relativeSeconds(e.startUs + e.latencyUs), 3), 9)
