@@ -188,3 +188,24 @@ Deno.test("connlat shows an IPv4-mapped connect of an IPv6 socket as IPv4, excep
     ]);
   }
 });
+
+Deno.test("connlat -v shows libbpf's log on stderr and prints the same lines", async () => {
+  const tracer = await Tracer.start(["connlat", "-v"]);
+  const x = await exchange("127.0.0.1", { up: 1, down: 1 });
+  await until("the connect", seen(tracer, x.client.pid));
+  const { code, stdout, stderr } = await tracer.stop();
+  assert.equal(code, 0);
+  assert.equal(
+    stdout.split("\n")[0],
+    "PID     COMM         IP SADDR            DADDR            DPORT LAT(ms)",
+  );
+  latency(
+    linesOf(stdout, x.client.pid),
+    prefix({ pid: x.client.pid, ip: 4, address: "127.0.0.1", dport: x.serverPort }),
+  );
+  const log = stderr.split("\n").filter((l) => l.startsWith("libbpf: "));
+  // What libbpf did while loading: at least the object, its maps and programs.
+  assert.ok(log.some((l) => l.includes("loading object")), stderr);
+  assert.ok(log.some((l) => l.includes("connect_set_state")), stderr);
+  assert.deepEqual(stderr.split("\n").filter((l) => l !== "" && !l.startsWith("libbpf: ")), []);
+});

@@ -82,6 +82,12 @@ export const libbpfSymbols = {
 /** The opened libbpf. */
 export type Libbpf = Deno.DynamicLibrary<typeof libbpfSymbols>["symbols"];
 
+/** typedef int (*libbpf_print_fn_t)(enum libbpf_print_level level, const char *, va_list ap); */
+export const printCallbackDefinition = {
+  parameters: ["i32", "pointer", "pointer"],
+  result: "i32",
+} as const satisfies Deno.UnsafeCallbackDefinition;
+
 /** typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size); */
 export const sampleCallbackDefinition = {
   parameters: ["pointer", "pointer", "usize"],

@@ -26,6 +26,8 @@ export const libcSymbols = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int open(const char *pathname, int flags); */
   open: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int vdprintf(int fd, const char *format, va_list ap); (va_list is a pointer on x86-64) */
+  vdprintf: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
   /** int close(int fd); */
   close: { parameters: ["i32"], result: "i32" },
   /** int clock_gettime(clockid_t clockid, struct timespec *tp); */
