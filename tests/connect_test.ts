@@ -15,6 +15,7 @@ import {
   until,
 } from "./harness.ts";
 import { ChildCgroup } from "./child_cgroup.ts";
+import { cgroupV2Root } from "../src/bpf/cgroup_root.ts";
 import { NetworkNamespace } from "./netns.ts";
 
 const BANNER = "Tracing connect ... Hit Ctrl-C to end";
@@ -421,4 +422,27 @@ Deno.test("connect and connlat lines never go back in time, with a connect that 
   assert.equal(slowJson.outcome, "timed-out");
   assert.equal(slowJson.error, 110);
   assert.ok(slowJson.latency_ms > 2000 && slowJson.latency_ms <= (timedOut.connect_ms as number));
+});
+
+Deno.test("connect where no cgroup v2 hierarchy is mounted reaches the root through a mount of its own", async () => {
+  // A private mount namespace without the host's cgroup2 mount.
+  const unmounted = [
+    "unshare",
+    "--mount",
+    "--propagation=private",
+    "sh",
+    "-c",
+    'umount "$1" && shift && exec "$@"',
+    "sh",
+    cgroupV2Root()!,
+  ];
+  const tracer = await Tracer.start(["connect"], { prefix: unmounted });
+  assert.doesNotMatch(Deno.readTextFileSync(`/proc/${tracer.pid}/mountinfo`), / - cgroup2 /);
+  const x = await exchange("127.0.0.1", { up: 1, down: 1 });
+  await until("the connect", () => linesOf(tracer.lines().join("\n"), x.client.pid).length > 0);
+  const { code, stdout, stderr } = await tracer.stop();
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(linesOf(stdout, x.client.pid), [
+    line({ pid: x.client.pid, ip: 4, saddr: "127.0.0.1", daddr: "127.0.0.1", dport: x.serverPort }),
+  ]);
 });

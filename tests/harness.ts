@@ -151,16 +151,20 @@ export class Tracer {
   }
 
   /**
-   * Starts `tcptools <args>` and waits for its first stdout line (the
-   * header). With `terminal`, it runs on a pseudo-terminal (see
+   * Starts `tcptools <args>` (after the command `prefix`, if given) and
+   * waits for its first stdout line (the header). With `terminal`, it runs on a pseudo-terminal (see
    * {@linkcode tcptoolsOnTerminal}): its stdout and stderr both arrive, as
    * the terminal shows them, in {@linkcode Tracer.lines}.
    */
   static async start(
     args: string[],
-    options: { waitForHeader?: boolean; terminal?: boolean } = {},
+    options: { waitForHeader?: boolean; terminal?: boolean; prefix?: string[] } = {},
   ): Promise<Tracer> {
-    const [cmd, argv] = options.terminal ? tcptoolsOnTerminal(args) : tcptools(args);
+    // `prefix`: a command that runs the rest and execs it in place (same PID).
+    const [cmd, ...argv] = [
+      ...options.prefix ?? [],
+      ...(options.terminal ? tcptoolsOnTerminal(args) : tcptools(args)).flat(),
+    ];
     const tracer = new Tracer(
       new Deno.Command(cmd, { args: argv, stdin: "null", stdout: "piped", stderr: "piped" })
         .spawn(),

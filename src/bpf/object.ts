@@ -7,7 +7,7 @@
  * @module
  */
 import { programs } from "../../gen/assets.ts";
-import { cString, errno, libc } from "../ffi/libc.ts";
+import { cString, errno } from "../ffi/libc.ts";
 import { libbpf } from "../ffi/embedded_libbpf.ts";
 import { BpfError, BpfUsageError } from "./errors.ts";
 
@@ -23,11 +23,6 @@ export interface OpenOptions {
 // struct bpf_object_open_opts (libbpf 1.x), up to and including btf_custom_path.
 const OPEN_OPTS_SIZE = 56;
 const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
-
-// open(2) flags (x86-64).
-const O_RDONLY = 0;
-const O_DIRECTORY = 0o200000;
-const O_CLOEXEC = 0o2000000;
 
 /** A loaded (or about to be loaded) BPF object and the links it owns. */
 export class BpfObject {
@@ -191,20 +186,17 @@ export class BpfObject {
   }
 
   /**
-   * Attaches a loaded cgroup program (e.g. sock_ops) to the cgroup whose
-   * directory is `cgroupDir`, as a link the object owns (so it is detached on
-   * close, or when the process dies, and programs others attached stay).
+   * Attaches a loaded cgroup program (e.g. sock_ops) to the cgroup open as
+   * `cgroupFd`, as a link the object owns (so it is detached on close, or
+   * when the process dies, and programs others attached stay). The link
+   * holds the cgroup: the descriptor may be closed after.
    */
-  attachCgroup(programName: string, cgroupDir: string): void {
-    const fd = libc().open(cString(cgroupDir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw new BpfError(`open cgroup ${cgroupDir}`, errno());
-    try {
-      const link = libbpf().bpf_program__attach_cgroup(this.#program(programName), fd);
-      if (link === null) throw new BpfError(`attach BPF program ${programName}`, errno());
-      this.#links.push(link);
-    } finally {
-      libc().close(fd); // the link holds the cgroup
+  attachCgroup(programName: string, cgroupFd: number): void {
+    const link = libbpf().bpf_program__attach_cgroup(this.#program(programName), cgroupFd);
+    if (link === null) {
+      throw new BpfError(`link BPF program ${programName} to the cgroup v2 root`, errno());
     }
+    this.#links.push(link);
   }
 
   /** Leaves a program out of the load (it needs more privileges, or is not used). */

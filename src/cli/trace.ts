@@ -10,9 +10,8 @@ import { BpfObject, type ProgramName } from "../bpf/object.ts";
 import { RingReader } from "../bpf/ring_reader.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter } from "../output/writer.ts";
-import { cgroupV2Root } from "../bpf/cgroup_root.ts";
+import { openCgroupV2Root } from "../bpf/cgroup_root.ts";
 import { btfPath, checkEnvironment } from "./environment.ts";
-import { EnvironmentError } from "./errors.ts";
 
 /** What a subcommand hands to {@linkcode trace}. */
 export interface TraceSpec<Event> {
@@ -92,14 +91,8 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
   }
   for (const program of spec.attach) object.attach(program);
   if (spec.attachToCgroupRoot?.length) {
-    const root = cgroupV2Root();
-    if (root === undefined) {
-      throw new EnvironmentError(
-        "no cgroup v2 hierarchy is mounted (needed to see connects as their SYN leaves): " +
-          "mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup/unified",
-      );
-    }
-    for (const program of spec.attachToCgroupRoot) object.attachCgroup(program, root);
+    using root = openCgroupV2Root();
+    for (const program of spec.attachToCgroupRoot) object.attachCgroup(program, root.fd);
   }
 
   const out = new BatchWriter();
