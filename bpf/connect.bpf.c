@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tcptools connect and connlat: active TCP opens, from the
- * sock:inet_sock_set_state tracepoint alone (as tp_btf).
+ * sock:inet_sock_set_state tracepoint (as tp_btf) and, for the moment the
+ * SYN leaves, a cgroup sock_ops program.
  *
  * CLOSE -> SYN_SENT runs inside connect() (tcp_v4_connect/tcp_v6_connect) in
  * the caller's context, after the route lookup chose the source address and
  * before the ephemeral port is picked: PID, UID, COMM and addresses are exact
- * there, the local port is not yet known. The next transition, SYN_SENT ->
+ * there, the local port is not yet known, and the connect can still fail
+ * without sending anything (no free local port: SYN_SENT -> CLOSE inside the
+ * same connect()). tcp_connect() then runs the sock_ops program with
+ * BPF_SOCK_OPS_TCP_CONNECT_CB, still in connect(), once the port is chosen and
+ * right before the SYN is sent: a connect is reported from there (as bcc does
+ * when tcp_v4_connect returned 0). The next transition, SYN_SENT ->
  * ESTABLISHED (SYN-ACK) or SYN_SENT -> CLOSE (RST, timeout, ICMP error, or the
  * application gave up), is the answer; it runs in softirq, so the caller's
- * identity is kept from the start. */
+ * identity is kept from the start. Attempts are keyed by socket cookie, which
+ * both program types can read. */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "connect.h"
@@ -22,9 +29,9 @@ const volatile __u32 target_uid = 0;
 const volatile __u8 filter_uid = 0;      /* compare with target_uid (0 is a UID) */
 const volatile __u16 target_family = 0;  /* 0: both, else AF_INET or AF_INET6 */
 const volatile __u8 filter_dport = 0;    /* consult dports */
-const volatile __u8 report_at_start = 0; /* emit PENDING events inside connect() */
+const volatile __u8 report_at_start = 0; /* emit PENDING events as the SYN leaves */
 const volatile __u8 report_at_end = 0;   /* emit an event at the answer */
-const volatile __u8 count_only = 0;      /* only count per destination (connect -c) */
+const volatile __u8 count_only = 0;      /* only count per destination as the SYN leaves (-c) */
 const volatile __u8 answered_only = 0;   /* at the answer: only SYN-ACK or RST (connlat) */
 const volatile __u64 min_latency_us = 0; /* at the answer: drop faster ones (connlat) */
 
@@ -89,12 +96,11 @@ static __always_inline void fill(struct connect_event *e, const struct sock *sk,
 	read_addresses(sk, family, e->saddr, e->daddr);
 }
 
-static __always_inline int on_connect(const struct sock *sk, __u16 family, __u16 dport)
+static __always_inline int on_connect(const struct sock *sk, __u16 dport)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 pid = pid_tgid >> 32;
 	__u32 uid = (__u32)bpf_get_current_uid_gid();
-	__u64 now = bpf_ktime_get_ns();
 
 	if (target_pid && pid != target_pid)
 		return 0;
@@ -103,31 +109,40 @@ static __always_inline int on_connect(const struct sock *sk, __u16 family, __u16
 	if (filter_dport && !port_listed(&dports, dport))
 		return 0;
 
+	struct attempt a = { .start_ns = bpf_ktime_get_ns(), .pid = pid, .uid = uid };
+	__u64 key = bpf_get_socket_cookie((void *)sk);
+	bpf_get_current_comm(a.comm, sizeof(a.comm));
+	bpf_map_update_elem(&attempts, &key, &a, BPF_ANY);
+	return 0;
+}
+
+/* In tcp_connect(), in connect(): the port is chosen and the SYN about to leave. */
+static __always_inline void on_syn(const struct sock *sk, __u64 key)
+{
+	struct attempt *a = bpf_map_lookup_elem(&attempts, &key);
+	if (!a)
+		return;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+
 	if (count_only) {
 		count(sk, family, dport);
-		return 0;
-	}
-	if (report_at_start) {
+	} else if (report_at_start) {
 		struct connect_event *e = reserve_event(sizeof(*e));
 		if (e) {
-			e->start_us = now / 1000;
-			e->latency_us = 0;
-			e->pid = pid;
-			e->uid = uid;
+			e->start_us = a->start_ns / 1000;
+			e->latency_us = (bpf_ktime_get_ns() - a->start_ns) / 1000;
+			e->pid = a->pid;
+			e->uid = a->uid;
 			e->outcome = CONNECT_PENDING;
 			e->error = 0;
-			bpf_get_current_comm(e->comm, sizeof(e->comm));
+			__builtin_memcpy(e->comm, a->comm, sizeof(e->comm));
 			fill(e, sk, family, dport);
 			bpf_ringbuf_submit(e, 0);
 		}
 	}
-	if (report_at_end) {
-		struct attempt a = { .start_ns = now, .pid = pid, .uid = uid };
-		__u64 key = (__u64)sk;
-		bpf_get_current_comm(a.comm, sizeof(a.comm));
-		bpf_map_update_elem(&attempts, &key, &a, BPF_ANY);
-	}
-	return 0;
+	if (!report_at_end)
+		bpf_map_delete_elem(&attempts, &key);
 }
 
 static __always_inline __u8 outcome_of(int newstate, int error)
@@ -144,7 +159,7 @@ static __always_inline __u8 outcome_of(int newstate, int error)
 static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 family,
 				     __u16 dport)
 {
-	__u64 key = (__u64)sk;
+	__u64 key = bpf_get_socket_cookie((void *)sk);
 	struct attempt *a = bpf_map_lookup_elem(&attempts, &key);
 	if (!a)
 		return 0;
@@ -205,10 +220,30 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
-		return on_connect(sk, family, dport);
-	if (oldstate == TCP_SYN_SENT && report_at_end)
+		return on_connect(sk, dport);
+	if (oldstate != TCP_SYN_SENT)
+		return 0;
+	if (report_at_end)
 		return on_answer(sk, newstate, family, dport);
+	/* Reported or counted as the SYN left, or failed before that. */
+	__u64 key = bpf_get_socket_cookie((void *)sk);
+	bpf_map_delete_elem(&attempts, &key);
 	return 0;
 }
 
 SET_STATE_HANDLERS(connect_set_state, connect_set_state_backup, handle_set_state)
+
+/* Attached to the cgroup v2 root: runs for the sockets of every process. */
+SEC("sockops")
+int connect_syn(struct bpf_sock_ops *ops)
+{
+	if (ops->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
+		return 1;
+	struct bpf_sock *s = ops->sk;
+	if (!s)
+		return 1;
+	const struct sock *sk = (const struct sock *)bpf_skc_to_tcp_sock(s);
+	if (sk)
+		on_syn(sk, bpf_get_socket_cookie(ops));
+	return 1;
+}

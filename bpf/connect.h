@@ -7,7 +7,7 @@
 #define TASK_COMM_LEN 16
 
 /* How the attempt ended, as far as the kernel knows when it is reported. */
-#define CONNECT_PENDING 0     /* reported inside connect(), before any answer */
+#define CONNECT_PENDING 0     /* reported inside connect() as the SYN leaves, before any answer */
 #define CONNECT_ESTABLISHED 1 /* SYN-ACK: SYN_SENT -> ESTABLISHED */
 #define CONNECT_REFUSED 2     /* RST: SYN_SENT -> CLOSE with ECONNREFUSED */
 #define CONNECT_TIMED_OUT 3   /* no answer: SYN_SENT -> CLOSE with ETIMEDOUT */
@@ -16,10 +16,11 @@
 
 struct connect_event {
 	__u64 start_us;   /* bpf_ktime_get_ns() / 1000 at CLOSE -> SYN_SENT, in connect() */
-	__u64 latency_us; /* from start to the answer (SYN_SENT -> next state); 0 if PENDING */
+	__u64 latency_us; /* from start to the report: the answer (SYN_SENT -> next state), or
+			   * for PENDING the SYN leaving (tcp_connect) */
 	__u32 pid;        /* thread-group id of the caller of connect() */
 	__u32 uid;        /* its real UID */
-	__u16 lport;      /* host order; 0 while PENDING unless the socket was bound */
+	__u16 lport;      /* host order */
 	__u16 dport;      /* host order */
 	__u16 family;     /* AF_INET or AF_INET6 */
 	__u8 outcome;     /* CONNECT_* */

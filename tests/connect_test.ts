@@ -10,9 +10,13 @@ import {
   exchange,
   linesOf,
   Peer,
+  tcptools,
   Tracer,
   until,
 } from "./harness.ts";
+import { ChildCgroup } from "./child_cgroup.ts";
+import { cgroupV2Root } from "../src/bpf/cgroup_root.ts";
+import { NetworkNamespace } from "./netns.ts";
 
 const BANNER = "Tracing connect ... Hit Ctrl-C to end";
 const NOBODY = 65534;
@@ -222,23 +226,223 @@ Deno.test("connect rejects bad input with a one-line error and exit status 2", a
   await assertUsageErrors(cases);
 });
 
-Deno.test("connect shows an IPv4-mapped connect of an IPv6 socket as IPv4, except under -6", async () => {
-  for (
-    const [flags, ip, address] of [[[], 4, "127.0.0.1"], [["-4"], 4, "127.0.0.1"], [
-      ["-6"],
-      6,
-      "::ffff:127.0.0.1",
-    ]] as const
-  ) {
+Deno.test("connect shows an IPv4-mapped connect of an IPv6 socket as IPv4, except under -6, in text and JSON", async () => {
+  for (const [flags, ip] of [[[], 4], [["-4"], 4], [["-6"], 6]] as const) {
+    const address = ip === 4 ? "127.0.0.1" : "::ffff:127.0.0.1";
     const tracer = await Tracer.start(["connect", ...flags]);
+    const json = await Tracer.start(["connect", "--json", ...flags], { waitForHeader: false });
+    await json.probeUntilFirstLine(() =>
+      exchange(ip === 4 ? "127.0.0.1" : "::1", { up: 1, down: 1 })
+    );
     const port = closedPort("127.0.0.1");
     const client = Peer.spawn("connect", { host: "::ffff:127.0.0.1", port, comm: "tt-client" });
     const [report] = await client.finished();
     assert.equal(report.refused, true);
-    await until("the connect", () => linesOf(tracer.lines().join("\n"), client.pid).length > 0);
+    for (const t of [tracer, json]) {
+      await until("the connect", () => linesOf(t.lines().join("\n"), client.pid).length > 0);
+    }
     const { stdout } = await tracer.stop();
     assert.deepEqual(linesOf(stdout, client.pid), [
       line({ pid: client.pid, ip, saddr: address, daddr: address, dport: port }),
     ]);
+    const [found] = linesOf((await json.stop()).stdout, client.pid).map((l) => JSON.parse(l));
+    assert.deepEqual([found.ip, found.saddr, found.daddr, found.dport, found.outcome], [
+      ip,
+      address,
+      address,
+      port,
+      "refused",
+    ]);
   }
+});
+
+Deno.test("connect reports only connects that sent a SYN: none when no local port is free", async () => {
+  // Two local ports, no reuse of TIME_WAIT ones: of three connects to one
+  // server, the third fails inside connect() with EADDRNOTAVAIL. The client
+  // runs in a namespace and a cgroup of its own, below the cgroup v2 root.
+  await using ns = await NetworkNamespace.create({
+    "net.ipv4.ip_local_port_range": "40000 40001",
+    "net.ipv4.tcp_tw_reuse": "0",
+  });
+  using cgroup = ChildCgroup.create();
+  const modes = [["connect"], ["connect", "-L"], ["connect", "--json"], ["connect", "-c"]];
+  for (const [i, args] of modes.entries()) {
+    const json = args.includes("--json");
+    const tracer = await Tracer.start(args, { waitForHeader: !json });
+    if (json) await tracer.probeUntilFirstLine(() => exchange("127.0.0.1", { up: 1, down: 1 }));
+    const port = 5000 + i; // outside the namespace's ephemeral range
+    const server = Peer.spawn(
+      "serve",
+      { host: "127.0.0.1", port, count: 2, send: 1, expect: 1 },
+      undefined,
+      ns.prefix,
+    );
+    await server.report(1);
+    const client = Peer.spawn(
+      "connect",
+      { host: "127.0.0.1", port, count: 3, send: 1, expect: 1, comm: "tt-client" },
+      undefined,
+      [...cgroup.prefix, ...ns.prefix],
+    );
+    const reports = await client.finished();
+    await server.finished();
+    assert.deepEqual(reports[2], { unavailable: true });
+    const lports = reports.slice(0, 2).map((r) => r.lport as number);
+    assert.deepEqual([...lports].sort(), [40000, 40001]);
+    if (args.includes("-c")) {
+      const { stdout } = await tracer.stop();
+      const row = `${"127.0.0.1".padEnd(25)} ${"127.0.0.1".padEnd(25)} ${String(port).padEnd(20)} `;
+      assert.deepEqual(stdout.split("\n").filter((l) => l.startsWith(row)), [
+        row + "2".padEnd(10),
+      ]);
+      continue;
+    }
+    // Lines come in ring buffer order: once a later connect shows, all of the client's have.
+    const later = await exchange("127.0.0.1", { up: 1, down: 1 });
+    await until(
+      "a later connect",
+      () => linesOf(tracer.lines().join("\n"), later.client.pid).length > 0,
+    );
+    const { stdout } = await tracer.stop();
+    const found = linesOf(stdout, client.pid);
+    const address = { pid: client.pid, ip: 4, saddr: "127.0.0.1", daddr: "127.0.0.1", dport: port };
+    if (json) {
+      assert.deepEqual(
+        found.map((l) => JSON.parse(l)).map((o) => [o.pid, o.lport, o.dport, o.outcome]),
+        lports.map((lport) => [client.pid, lport, port, "established"]),
+      );
+    } else if (args.includes("-L")) {
+      assert.deepEqual(
+        found,
+        lports.map((lport) =>
+          `${String(client.pid).padEnd(7)} ${"tt-client".padEnd(12)} ${"4".padEnd(2)} ` +
+          `${"127.0.0.1".padEnd(16)} ${String(lport).padEnd(6)} ${"127.0.0.1".padEnd(16)} ` +
+          `${String(port).padEnd(6)} `
+        ),
+      );
+    } else {
+      assert.deepEqual(found, [line(address), line(address)]);
+    }
+  }
+});
+
+Deno.test("connect without CAP_NET_ADMIN says it needs it, exit status 1", async () => {
+  // The BPF capabilities only: enough for the tracepoint, not for sock_ops.
+  const [cmd, args] = tcptools(["connect"]);
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      "--bounding-set=-net_admin,-sys_admin",
+      "--inh-caps=-net_admin,-sys_admin",
+      cmd,
+      ...args,
+    ],
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.equal(new TextDecoder().decode(out.stdout), "");
+  assert.equal(
+    new TextDecoder().decode(out.stderr),
+    "tcptools connect: needs CAP_NET_ADMIN too (or CAP_SYS_ADMIN) to load its sock_ops program: " +
+      "run it with sudo\n",
+  );
+});
+
+Deno.test("connect and connlat lines never go back in time, with a connect that times out among fast ones", async () => {
+  // 10.9.9.2 is routed into loopback, where nothing owns it: its SYNs vanish,
+  // and with one SYN retry the connect times out after about 3 s.
+  await using ns = await NetworkNamespace.create({ "net.ipv4.tcp_syn_retries": "1" });
+  await ns.route(["10.9.9.2", "dev", "lo"]);
+  const text = await Tracer.start(["connect", "-t", "-L"]);
+  const latency = await Tracer.start(["connlat", "-t"]);
+  const json = await Tracer.start(["connect", "--json"], { waitForHeader: false });
+  await json.probeUntilFirstLine(() => exchange("127.0.0.1", { up: 1, down: 1 }));
+  const port = 6000;
+  const server = Peer.spawn(
+    "serve",
+    { host: "127.0.0.1", port, count: 3, send: 1, expect: 1 },
+    undefined,
+    ns.prefix,
+  );
+  await server.report(1);
+  const client = { host: "127.0.0.1", port, send: 1, expect: 1, comm: "tt-client" };
+  const slow = Peer.spawn("connect", { host: "10.9.9.2", port: 80, comm: "tt-client" }, undefined, [
+    ...ns.prefix,
+  ]);
+  // Two fast connects while the slow one waits, one after it timed out.
+  const during = Peer.spawn(
+    "connect",
+    { ...client, count: 2, "delay-ms": 500 },
+    undefined,
+    ns.prefix,
+  );
+  await during.finished();
+  const [timedOut] = await slow.finished();
+  assert.equal(timedOut.timed_out, true);
+  const after = Peer.spawn("connect", client, undefined, ns.prefix);
+  await after.finished();
+  await server.finished();
+  for (const tracer of [text, latency, json]) {
+    await until("the last connect", () => linesOf(tracer.lines().join("\n"), after.pid).length > 0);
+  }
+  const out = {
+    text: (await text.stop()).stdout,
+    latency: (await latency.stop()).stdout,
+    json: (await json.stop()).stdout,
+  };
+
+  const assertNonDecreasing = (times: number[], what: string) => {
+    for (const [i, t] of times.entries()) {
+      assert.ok(Number.isFinite(t) && t >= 0, `${what}: time ${t}`);
+      if (i > 0) assert.ok(t >= times[i - 1], `${what}: ${t} after ${times[i - 1]}`);
+    }
+  };
+  const seconds = (stdout: string, skip: number) =>
+    stdout.trimEnd().split("\n").slice(skip).map((l) => {
+      assert.match(l, /^\d+\.\d{3} +\d/);
+      return Number(l.slice(0, 9));
+    });
+  assertNonDecreasing(seconds(out.text, 2), "connect -t -L");
+  assertNonDecreasing(seconds(out.latency, 1), "connlat -t");
+  const objects = out.json.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertNonDecreasing(
+    objects.map((o) => {
+      assert.match(o.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      return Date.parse(o.time) * 1000 + Number(o.time.slice(23, 26));
+    }),
+    "connect --json",
+  );
+
+  // Each connect once: the slow one in connect's outputs only, as timed out in JSON.
+  for (const [pid, n] of [[slow.pid, 1], [during.pid, 2], [after.pid, 1]]) {
+    assert.equal(linesOf(out.text, pid).length, n, out.text);
+    assert.equal(linesOf(out.json, pid).length, n, out.json);
+    assert.equal(linesOf(out.latency, pid).length, pid === slow.pid ? 0 : n, out.latency);
+  }
+  const [slowJson] = objects.filter((o) => o.pid === slow.pid);
+  assert.equal(slowJson.outcome, "timed-out");
+  assert.equal(slowJson.error, 110);
+  assert.ok(slowJson.latency_ms > 2000 && slowJson.latency_ms <= (timedOut.connect_ms as number));
+});
+
+Deno.test("connect where no cgroup v2 hierarchy is mounted reaches the root through a mount of its own", async () => {
+  // A private mount namespace without the host's cgroup2 mount.
+  const unmounted = [
+    "unshare",
+    "--mount",
+    "--propagation=private",
+    "sh",
+    "-c",
+    'umount "$1" && shift && exec "$@"',
+    "sh",
+    cgroupV2Root()!,
+  ];
+  const tracer = await Tracer.start(["connect"], { prefix: unmounted });
+  assert.doesNotMatch(Deno.readTextFileSync(`/proc/${tracer.pid}/mountinfo`), / - cgroup2 /);
+  const x = await exchange("127.0.0.1", { up: 1, down: 1 });
+  await until("the connect", () => linesOf(tracer.lines().join("\n"), x.client.pid).length > 0);
+  const { code, stdout, stderr } = await tracer.stop();
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(linesOf(stdout, x.client.pid), [
+    line({ pid: x.client.pid, ip: 4, saddr: "127.0.0.1", daddr: "127.0.0.1", dport: x.serverPort }),
+  ]);
 });

@@ -160,3 +160,52 @@ Deno.test("connlat rejects bad input with a one-line error and exit status 2", a
   ];
   await assertUsageErrors(cases);
 });
+
+Deno.test("connlat shows an IPv4-mapped connect of an IPv6 socket as IPv4, except under -6, in text and JSON", async () => {
+  for (const [flags, ip] of [[[], 4], [["-4"], 4], [["-6"], 6]] as const) {
+    const address = ip === 4 ? "127.0.0.1" : "::ffff:127.0.0.1";
+    const text = await Tracer.start(["connlat", ...flags]);
+    const json = await Tracer.start(["connlat", "--json", ...flags], { waitForHeader: false });
+    await json.probeUntilFirstLine(() =>
+      exchange(ip === 4 ? "127.0.0.1" : "::1", { up: 1, down: 1 })
+    );
+    const port = closedPort("127.0.0.1");
+    const client = Peer.spawn("connect", { host: "::ffff:127.0.0.1", port, comm: "tt-client" });
+    const [report] = await client.finished();
+    assert.equal(report.refused, true);
+    for (const t of [text, json]) await until("the connect", seen(t, client.pid));
+    latency(
+      linesOf((await text.stop()).stdout, client.pid),
+      prefix({ pid: client.pid, ip, address, dport: port }),
+    );
+    const [found] = linesOf((await json.stop()).stdout, client.pid).map((l) => JSON.parse(l));
+    assert.deepEqual([found.ip, found.saddr, found.daddr, found.dport, found.outcome], [
+      ip,
+      address,
+      address,
+      port,
+      "refused",
+    ]);
+  }
+});
+
+Deno.test("connlat -v shows libbpf's log on stderr and prints the same lines", async () => {
+  const tracer = await Tracer.start(["connlat", "-v"]);
+  const x = await exchange("127.0.0.1", { up: 1, down: 1 });
+  await until("the connect", seen(tracer, x.client.pid));
+  const { code, stdout, stderr } = await tracer.stop();
+  assert.equal(code, 0);
+  assert.equal(
+    stdout.split("\n")[0],
+    "PID     COMM         IP SADDR            DADDR            DPORT LAT(ms)",
+  );
+  latency(
+    linesOf(stdout, x.client.pid),
+    prefix({ pid: x.client.pid, ip: 4, address: "127.0.0.1", dport: x.serverPort }),
+  );
+  const log = stderr.split("\n").filter((l) => l.startsWith("libbpf: "));
+  // What libbpf did while loading: at least the object, its maps and programs.
+  assert.ok(log.some((l) => l.includes("loading object")), stderr);
+  assert.ok(log.some((l) => l.includes("connect_set_state")), stderr);
+  assert.deepEqual(stderr.split("\n").filter((l) => l !== "" && !l.startsWith("libbpf: ")), []);
+});

@@ -151,16 +151,20 @@ export class Tracer {
   }
 
   /**
-   * Starts `tcptools <args>` and waits for its first stdout line (the
-   * header). With `terminal`, it runs on a pseudo-terminal (see
+   * Starts `tcptools <args>` (after the command `prefix`, if given) and
+   * waits for its first stdout line (the header). With `terminal`, it runs on a pseudo-terminal (see
    * {@linkcode tcptoolsOnTerminal}): its stdout and stderr both arrive, as
    * the terminal shows them, in {@linkcode Tracer.lines}.
    */
   static async start(
     args: string[],
-    options: { waitForHeader?: boolean; terminal?: boolean } = {},
+    options: { waitForHeader?: boolean; terminal?: boolean; prefix?: string[] } = {},
   ): Promise<Tracer> {
-    const [cmd, argv] = options.terminal ? tcptoolsOnTerminal(args) : tcptools(args);
+    // `prefix`: a command that runs the rest and execs it in place (same PID).
+    const [cmd, ...argv] = [
+      ...options.prefix ?? [],
+      ...(options.terminal ? tcptoolsOnTerminal(args) : tcptools(args)).flat(),
+    ];
     const tracer = new Tracer(
       new Deno.Command(cmd, { args: argv, stdin: "null", stdout: "piped", stderr: "piped" })
         .spawn(),
@@ -236,22 +240,21 @@ export class Peer {
 
   /**
    * Starts `peer.ts <mode> ...`; as user `uid` if given (through setpriv, which
-   * execs in place, so the PID is the peer's).
+   * execs in place, so the PID is the peer's), after the command `prefix` if
+   * given (e.g. NetworkNamespace.prefix; it must exec in place too).
    */
   static spawn(
     mode: "serve" | "connect",
     options: Record<string, string | number>,
     uid?: number,
+    prefix: string[] = [],
   ): Peer {
     const args = ["run", "-A", join(root, "tests", "peer.ts"), mode];
     for (const [k, v] of Object.entries(options)) args.push(`--${k}`, String(v));
-    const [cmd, argv] = uid === undefined ? [Deno.execPath(), args] : ["setpriv", [
-      `--reuid=${uid}`,
-      `--regid=${uid}`,
-      "--clear-groups",
-      Deno.execPath(),
-      ...args,
-    ]];
+    const asUser = uid === undefined
+      ? []
+      : ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups"];
+    const [cmd, ...argv] = [...prefix, ...asUser, Deno.execPath(), ...args];
     // Another user cannot use root's Deno cache: an unwritable DENO_DIR keeps it in memory.
     const env: Record<string, string> = uid === undefined ? {} : { DENO_DIR: "/proc/no-cache" };
     return new Peer(

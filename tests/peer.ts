@@ -14,7 +14,8 @@
  * `connect` writes `send` bytes, reads `expect` bytes, and closes first.
  * `connect` waits `delay-ms` first (so a test can learn its PID), and also
  * reports how long each connect() took as it measured it (`connect_ms`);
- * to a closed port it prints {"refused":true,"connect_ms":…}.
+ * to a closed port it prints {"refused":true,"connect_ms":…}, with no local
+ * port free {"unavailable":true}, and unanswered {"timed_out":true,"connect_ms":…}.
  *
  * @module
  */
@@ -89,6 +90,14 @@ if (mode === "serve") {
     } catch (error) {
       if (error instanceof Deno.errors.ConnectionRefused) {
         report({ refused: true, connect_ms: performance.now() - started });
+        continue;
+      }
+      if (error instanceof Deno.errors.AddrNotAvailable) {
+        report({ unavailable: true });
+        continue;
+      }
+      if (error instanceof Deno.errors.TimedOut) {
+        report({ timed_out: true, connect_ms: performance.now() - started });
         continue;
       }
       throw error;

@@ -9,7 +9,11 @@
 import { type ProgramGlobals, programs } from "../../gen/assets.ts";
 import { cString, errno } from "../ffi/libc.ts";
 import { libbpf } from "../ffi/embedded_libbpf.ts";
+import { openCgroupV2Root } from "./cgroup_root.ts";
 import { BpfError, BpfUsageError } from "./errors.ts";
+
+// enum bpf_prog_type (include/uapi/linux/bpf.h).
+const BPF_PROG_TYPE_SOCK_OPS = 13;
 
 /** The names of the embedded programs (one per tool). */
 export type ProgramName = keyof typeof programs;
@@ -203,9 +207,32 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     this.#links.push(link);
   }
 
-  /** Attaches every program of the loaded object. */
+  /** The programs that load (all but those skipped with {@linkcode skipLoad}). */
+  #loadedPrograms(): string[] {
+    return this.programs().filter((name) => libbpf().bpf_program__autoload(this.#program(name)));
+  }
+
+  #isCgroupProgram(name: string): boolean {
+    return libbpf().bpf_program__type(this.#program(name)) === BPF_PROG_TYPE_SOCK_OPS;
+  }
+
+  /** Whether a program that loads attaches to a cgroup (needs CAP_NET_ADMIN). */
+  attachesToCgroups(): boolean {
+    return this.#loadedPrograms().some((name) => this.#isCgroupProgram(name));
+  }
+
+  /**
+   * Attaches every program that was loaded: tracing programs to their
+   * tracepoints, cgroup programs (sock_ops) to the cgroup v2 root, where
+   * they run for the sockets of every process.
+   */
   attachAll(): void {
-    for (const program of this.programs()) this.attach(program);
+    const programs = this.#loadedPrograms();
+    for (const name of programs.filter((name) => !this.#isCgroupProgram(name))) this.attach(name);
+    const cgroupPrograms = programs.filter((name) => this.#isCgroupProgram(name));
+    if (cgroupPrograms.length === 0) return;
+    using root = openCgroupV2Root();
+    for (const name of cgroupPrograms) this.attachCgroup(name, root.fd);
   }
 
   /**
@@ -227,9 +254,29 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * so it bounds the missing events rather than counts them.
    */
   unrescuedMisses(): number {
-    const primaries = this.programs().filter((name) => !name.endsWith("_backup"));
+    const primaries = this.#loadedPrograms().filter((name) => !name.endsWith("_backup"));
     const missed = primaries.reduce((sum, name) => sum + this.missedRuns(name), 0);
     return missed - this.sumPerCpu("rescued_events");
+  }
+
+  /**
+   * Attaches a loaded cgroup program (e.g. sock_ops) to the cgroup open as
+   * `cgroupFd`, as a link the object owns (so it is detached on close, or
+   * when the process dies, and programs others attached stay). The link
+   * holds the cgroup: the descriptor may be closed after.
+   */
+  attachCgroup(programName: string, cgroupFd: number): void {
+    const link = libbpf().bpf_program__attach_cgroup(this.#program(programName), cgroupFd);
+    if (link === null) {
+      throw new BpfError(`link BPF program ${programName} to the cgroup v2 root`, errno());
+    }
+    this.#links.push(link);
+  }
+
+  /** Leaves a program out of the load (it needs more privileges, or is not used). */
+  skipLoad(programName: string): void {
+    const rc = libbpf().bpf_program__set_autoload(this.#program(programName), false);
+    if (rc < 0) throw new BpfError(`skip BPF program ${programName}`, -rc);
   }
 
   /**

@@ -34,7 +34,10 @@ const OUTCOMES: Outcome[] = [
 export interface ConnectEvent {
   /** Kernel monotonic time of the SYN_SENT transition inside connect(), µs. */
   startUs: number;
-  /** From the SYN_SENT transition to the answer, µs; 0 when reported inside connect(). */
+  /**
+   * From the SYN_SENT transition to the report, µs: to the answer, or (pending)
+   * to the SYN leaving; so `startUs + latencyUs` is when the event was reported.
+   */
   latencyUs: number;
   pid: number;
   uid: number;

@@ -12,13 +12,11 @@
  */
 import { libraries } from "../../gen/assets.ts";
 import { cString, errno, errorText, libc } from "./libc.ts";
-import { type Libbpf, libbpfSymbols } from "./libbpf.ts";
+import { type Libbpf, libbpfSymbols, printCallbackDefinition } from "./libbpf.ts";
 
 const MFD_CLOEXEC = 0x1;
 
 let opened: Deno.DynamicLibrary<typeof libbpfSymbols> | undefined;
-/** libbpf's own printer (to stderr), kept while it is silenced. */
-let defaultPrinter: Deno.PointerValue = null;
 /** Dependencies stay open as long as libbpf does. */
 const dependencies: Deno.DynamicLibrary<Record<never, never>>[] = [];
 
@@ -83,13 +81,27 @@ export function libbpf(): Libbpf {
     const system = Deno.env.get("TCPTOOLS_LIBBPF");
     opened = system ? Deno.dlopen(system, libbpfSymbols) : openEmbedded();
     // libbpf's own messages would duplicate ours; TCPTOOLS_DEBUG keeps them.
-    if (!Deno.env.get("TCPTOOLS_DEBUG")) defaultPrinter = opened.symbols.libbpf_set_print(null);
+    if (!Deno.env.get("TCPTOOLS_DEBUG")) opened.symbols.libbpf_set_print(null);
   }
   return opened.symbols;
 }
 
-/** Lets libbpf print its warnings and information on stderr again (-v). */
+const STDERR = 2;
+/** Lives as long as the process: libbpf may call it at any time. */
+let everyMessage: Deno.UnsafeCallback<typeof printCallbackDefinition> | undefined;
+
+/**
+ * Prints every libbpf message on stderr, debug ones included (-v). libbpf's
+ * own printer drops debug messages, and a clean load has no others, so it
+ * would show nothing; libbpf 1.1 has no LIBBPF_LOG_LEVEL to change that.
+ * Called synchronously by libbpf on this thread, with the C format and its
+ * arguments, which vdprintf formats.
+ */
 export function showLibbpfLog(): void {
   const lib = libbpf();
-  if (defaultPrinter !== null) lib.libbpf_set_print(defaultPrinter);
+  everyMessage ??= new Deno.UnsafeCallback(
+    printCallbackDefinition,
+    (_level, format, args) => libc().vdprintf(STDERR, format, args),
+  );
+  lib.libbpf_set_print(everyMessage.pointer);
 }

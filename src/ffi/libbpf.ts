@@ -40,8 +40,14 @@ export const libbpfSymbols = {
   bpf_program__set_autoload: { parameters: ["pointer", "bool"], result: "i32" },
   /** int bpf_program__fd(const struct bpf_program *prog); */
   bpf_program__fd: { parameters: ["pointer"], result: "i32" },
+  /** bool bpf_program__autoload(const struct bpf_program *prog); */
+  bpf_program__autoload: { parameters: ["pointer"], result: "bool" },
+  /** enum bpf_prog_type bpf_program__type(const struct bpf_program *prog); */
+  bpf_program__type: { parameters: ["pointer"], result: "i32" },
   /** struct bpf_link *bpf_program__attach(const struct bpf_program *prog); */
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
+  /** struct bpf_link *bpf_program__attach_cgroup(const struct bpf_program *prog, int cgroup_fd); */
+  bpf_program__attach_cgroup: { parameters: ["pointer", "i32"], result: "pointer" },
   /** int bpf_link__destroy(struct bpf_link *link); */
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
   /** int bpf_map__fd(const struct bpf_map *map); */
@@ -84,6 +90,12 @@ export const libbpfSymbols = {
 
 /** The opened libbpf. */
 export type Libbpf = Deno.DynamicLibrary<typeof libbpfSymbols>["symbols"];
+
+/** typedef int (*libbpf_print_fn_t)(enum libbpf_print_level level, const char *, va_list ap); */
+export const printCallbackDefinition = {
+  parameters: ["i32", "pointer", "pointer"],
+  result: "i32",
+} as const satisfies Deno.UnsafeCallbackDefinition;
 
 /** typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size); */
 export const sampleCallbackDefinition = {

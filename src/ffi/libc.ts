@@ -24,6 +24,26 @@ export const libcSymbols = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count); */
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** int open(const char *pathname, int flags); */
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int openat(int dirfd, const char *pathname, int flags); */
+  openat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // The new mount API through syscall(2) (glibc has wrappers only from 2.36);
+  // the first argument is the system call number (see mountApi below).
+  /** long syscall(SYS_fsopen, const char *fsname, unsigned int flags); */
+  syscall_fsopen: { name: "syscall", parameters: ["i64", "buffer", "u32"], result: "i64" },
+  /** long syscall(SYS_fsconfig, int fd, unsigned int cmd, const char *key, const void *value,
+   *               int aux); */
+  syscall_fsconfig: {
+    name: "syscall",
+    parameters: ["i64", "i32", "u32", "pointer", "pointer", "i32"],
+    result: "i64",
+  },
+  /** long syscall(SYS_fsmount, int fd, unsigned int flags, unsigned int attr_flags); */
+  syscall_fsmount: { name: "syscall", parameters: ["i64", "i32", "u32", "u32"], result: "i64" },
+
+  /** int vdprintf(int fd, const char *format, va_list ap); (va_list is a pointer on x86-64) */
+  vdprintf: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
   /** int close(int fd); */
   close: { parameters: ["i32"], result: "i32" },
   /** int clock_gettime(clockid_t clockid, struct timespec *tp); */
@@ -44,6 +64,20 @@ export function libc(): Libc {
   opened ??= Deno.dlopen("libc.so.6", libcSymbols);
   return opened.symbols;
 }
+
+// x86-64 system call numbers of the new mount API (Linux 5.2).
+const SYS_FSOPEN = 430n;
+const SYS_FSCONFIG = 431n;
+const SYS_FSMOUNT = 432n;
+
+/** fsopen(2), fsconfig(2) and fsmount(2); each returns -1 and sets errno on failure. */
+export const mountApi = {
+  fsopen: (fsname: Uint8Array<ArrayBuffer>, flags: number) =>
+    Number(libc().syscall_fsopen(SYS_FSOPEN, fsname, flags)),
+  fsconfig: (fd: number, cmd: number) =>
+    Number(libc().syscall_fsconfig(SYS_FSCONFIG, fd, cmd, null, null, 0)),
+  fsmount: (fd: number, flags: number) => Number(libc().syscall_fsmount(SYS_FSMOUNT, fd, flags, 0)),
+};
 
 /** The calling thread's errno, read right after a failed call. */
 export function errno(): number {

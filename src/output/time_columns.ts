@@ -4,14 +4,21 @@
  * the first printed event, from the kernel timestamps), plus the ISO 8601
  * event time of the JSON output.
  *
+ * Lines are printed in the order their records were reserved in the ring
+ * buffer, and each stamp is taken a little before that, on its own CPU: two
+ * CPUs' records can be a few microseconds out of order. So a stamp never goes
+ * back: a line's time is the later of its event's time and the time of the
+ * line before it.
+ *
  * @module
  */
 import type { Column } from "./format.ts";
 import { fixed } from "./printf.ts";
 
-/** Tracks the first printed event for `TIME(s)`. */
+/** Tracks the first and the latest printed event. */
 export class TimeColumns {
   #firstUs: number | undefined;
+  #latestUs = -Infinity;
   #unixOffsetUs: number;
 
   /** `unixOffsetUs` turns kernel monotonic µs into Unix µs (see kernel_clock.ts). */
@@ -19,15 +26,22 @@ export class TimeColumns {
     this.#unixOffsetUs = unixOffsetUs;
   }
 
-  /** Seconds since the first event passed here (which itself gives 0); may be negative. */
-  relativeSeconds(tsUs: number): number {
-    this.#firstUs ??= tsUs;
-    return (tsUs - this.#firstUs) / 1e6;
+  /** The line's time: the event's, unless the line before it had a later one. */
+  #stamp(tsUs: number): number {
+    this.#latestUs = Math.max(this.#latestUs, tsUs);
+    return this.#latestUs;
   }
 
-  /** The event's wall-clock time, ISO 8601 in UTC with microseconds. */
+  /** Seconds since the first event passed here (which itself gives 0); never decreasing. */
+  relativeSeconds(tsUs: number): number {
+    const us = this.#stamp(tsUs);
+    this.#firstUs ??= us;
+    return (us - this.#firstUs) / 1e6;
+  }
+
+  /** The event's wall-clock time, ISO 8601 in UTC with microseconds; never decreasing. */
   isoTime(tsUs: number): string {
-    const unixUs = tsUs + this.#unixOffsetUs;
+    const unixUs = this.#stamp(tsUs) + this.#unixOffsetUs;
     const ms = Math.floor(unixUs / 1000);
     const iso = new Date(ms).toISOString(); // 2026-11-23T09:00:00.123Z
     const us = String(Math.floor(unixUs - ms * 1000)).padStart(3, "0");

@@ -3,11 +3,10 @@
  * shares with `tcptools connlat`, which loads the same BPF object: the JSON
  * object of a connect and bcc's rule for IPv4-mapped addresses.
  *
- * Without -L, each connect is printed from inside connect(), as soon as the
- * SYN is about to leave. The local port is chosen later in connect(), so -L
- * (and --json, which also reports the outcome) print each connect when its
- * answer arrives instead: at the SYN-ACK, the RST, the timeout, or when the
- * application gives up.
+ * Each connect is printed from inside connect(), as its SYN leaves, with the
+ * local port it got; --json (which also reports the outcome) prints each
+ * connect when its answer arrives instead: at the SYN-ACK, the RST, the
+ * timeout, or when the application gives up.
  *
  * @module
  */
@@ -52,7 +51,8 @@ const MAPPED = "::ffff:";
  * bcc reports a connect by the kernel function that ran: an AF_INET6 socket
  * connecting to an IPv4-mapped address goes through tcp_v4_connect and is
  * shown as IP 4 with IPv4 addresses, except under -6, where only the IPv6
- * function is watched and it stays IP 6 with ::ffff: addresses.
+ * function is watched and it stays IP 6 with ::ffff: addresses. connect and
+ * connlat apply this one rule to text and JSON alike.
  */
 export function asBccReports(e: ConnectEvent, ipv6: boolean): ConnectEvent {
   if (ipv6 || e.ip !== 6 || !e.daddr.startsWith(MAPPED) || !e.daddr.includes(".")) return e;
@@ -134,13 +134,16 @@ function countSummary(object: BpfObject<"connect">, ipv6: boolean): string[] {
   return countTable(counts, ipv6);
 }
 
-/** Whether each connect is printed at its answer rather than inside connect(). */
+/** Whether each connect is printed at its answer rather than as its SYN leaves. */
 function atAnswer(options: ConnectOptions): boolean {
-  return !options.count && (options.lport || options.json);
+  return options.json;
 }
 
+/** When an event was reported: the SYN leaving (pending), or the answer. */
+export const reported = (e: ConnectEvent) => e.startUs + e.latencyUs;
+
 function output(options: ConnectOptions, clock: TimeColumns) {
-  if (options.json) return { format: connectJson(clock, (e) => e.startUs) };
+  if (options.json) return { format: asBcc(connectJson(clock, reported), options.ipv6) };
   const columns: Column<ConnectEvent>[] = [
     ...(options.timestamp ? [secondsColumn<ConnectEvent>(clock, (e) => e.startUs, 3, 9, "")] : []),
     ...(options.print_uid
@@ -209,6 +212,8 @@ export const connect = defineTool({
     count_only: options.count ? 1 : 0,
   }),
   portFilters: (options) => ({ dports: options.port ?? [] }),
+  // connect_syn (sock_ops) reports or counts each connect as its SYN leaves.
+  skipLoad: (options) => atAnswer(options) ? ["connect_syn"] : [],
   decode: decodeConnectEvent,
   output,
 });

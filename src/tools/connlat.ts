@@ -10,7 +10,7 @@ import { ValueError } from "../cli/parser.ts";
 import { type Column, textFormat } from "../output/format.ts";
 import { fixed } from "../output/printf.ts";
 import { secondsColumn, type TimeColumns } from "../output/time_columns.ts";
-import { CONNECT_HOOKS, connectColumns, connectJson } from "./connect.ts";
+import { asBcc, CONNECT_HOOKS, connectColumns, connectJson, reported } from "./connect.ts";
 import { defineTool } from "./tool.ts";
 
 /** Flags of `tcptools connlat`. */
@@ -40,17 +40,14 @@ export function minimumUs(ms: number): number {
   return Math.min(Math.trunc(ms * 1000), Number.MAX_SAFE_INTEGER);
 }
 
-/** The kernel time of the answer, which the time columns refer to. */
-const answered = (e: ConnectEvent) => e.startUs + e.latencyUs;
-
 function output(options: ConnlatOptions, clock: TimeColumns) {
-  if (options.json) return { format: connectJson(clock, answered) };
+  if (options.json) return { format: asBcc(connectJson(clock, reported), options.ipv6) };
   const columns: Column<ConnectEvent>[] = [
-    ...(options.timestamp ? [secondsColumn<ConnectEvent>(clock, answered, 3, 9, "")] : []),
+    ...(options.timestamp ? [secondsColumn<ConnectEvent>(clock, reported, 3, 9, "")] : []),
     ...connectColumns(options.lport, "characters", 5),
     { header: "LAT(ms)", value: (e) => fixed(e.latencyUs / 1000, 2) },
   ];
-  return { format: textFormat(columns) };
+  return { format: asBcc(textFormat(columns), options.ipv6) };
 }
 
 /** The description of `tcptools connlat`. */
@@ -93,6 +90,8 @@ export const connlat = defineTool({
     answered_only: 1, // bcc measures to the first answer: a SYN-ACK or a RST
     min_latency_us: minimumUs(options.duration_ms),
   }),
+  // It reports at the answer: connect_syn (sock_ops, the SYN leaving) is not needed.
+  skipLoad: () => ["connect_syn"],
   decode: decodeConnectEvent,
   output,
   verbose: (options) => options.verbose,

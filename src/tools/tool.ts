@@ -48,6 +48,8 @@ export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
   program: P;
   /** The kernel hooks it attaches to, named in the error when attaching fails. */
   hooks: string;
+  /** Programs of the object these options do not need: they are not loaded. */
+  skipLoad?(options: O): string[];
   /** The object's `.rodata` globals for these options. */
   globals(options: O): ProgramGlobals[P];
   /** Port filter maps to fill: map name -> ports. */
@@ -104,6 +106,7 @@ export function runTool<O extends CommonOptions, E, P extends ProgramName>(
     program: tool.program,
     globals: tool.globals(options),
     portFilters: tool.portFilters?.(options),
+    skipLoad: tool.skipLoad?.(options),
     ringBytes: options.ring_kb * 1024,
     decode: tool.decode,
     format,

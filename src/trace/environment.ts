@@ -13,6 +13,7 @@ export class EnvironmentError extends Error {
   }
 }
 
+const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
@@ -33,14 +34,17 @@ function has(caps: bigint, cap: bigint): boolean {
   return (caps >> cap & 1n) === 1n;
 }
 
-/** Throws an EnvironmentError naming the first thing that prevents tracing. */
-export function checkEnvironment(): void {
-  let caps: bigint;
+function capabilities(): bigint {
   try {
-    caps = effectiveCapabilities();
+    return effectiveCapabilities();
   } catch {
     throw new EnvironmentError("cannot read /proc/self/status: is /proc mounted?");
   }
+}
+
+/** Throws an EnvironmentError naming the first thing that prevents tracing. */
+export function checkEnvironment(): void {
+  const caps = capabilities();
   if (!has(caps, CAP_SYS_ADMIN) && !(has(caps, CAP_BPF) && has(caps, CAP_PERFMON))) {
     throw new EnvironmentError(
       "needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs: run it with sudo",
@@ -53,6 +57,19 @@ export function checkEnvironment(): void {
     throw new EnvironmentError(
       `no kernel BTF at ${btf}: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, ` +
         "or TCPTOOLS_BTF set to this kernel's BTF file",
+    );
+  }
+}
+
+/**
+ * For a tool that attaches a cgroup program (sock_ops), which the kernel
+ * loads only with CAP_NET_ADMIN (or CAP_SYS_ADMIN).
+ */
+export function checkNetAdmin(): void {
+  const caps = capabilities();
+  if (!has(caps, CAP_SYS_ADMIN) && !has(caps, CAP_NET_ADMIN)) {
+    throw new EnvironmentError(
+      "needs CAP_NET_ADMIN too (or CAP_SYS_ADMIN) to load its sock_ops program: run it with sudo",
     );
   }
 }

@@ -13,7 +13,7 @@ import { RingReader } from "../bpf/ring_reader.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import type { Format } from "../output/format.ts";
 import { BatchWriter } from "../output/writer.ts";
-import { btfPath, checkEnvironment } from "./environment.ts";
+import { btfPath, checkEnvironment, checkNetAdmin } from "./environment.ts";
 
 /** What a run needs. */
 export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
@@ -24,6 +24,8 @@ export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
   globals: ProgramGlobals[P];
   /** Port filter maps to fill after load: map name -> ports. */
   portFilters?: Record<string, number[]>;
+  /** Programs of the object not to load (not needed for these options). */
+  skipLoad?: string[];
   /** Ring buffer size in bytes (a power of two, at least a page). */
   ringBytes: number;
   decode(record: DataView): Event;
@@ -75,6 +77,8 @@ export async function trace<Event, P extends ProgramName>(
   using object = BpfObject.open(spec.program, { btfPath: btfPath() });
   object.setGlobals(spec.globals);
   object.setMaxEntries("events", spec.ringBytes);
+  for (const program of spec.skipLoad ?? []) object.skipLoad(program);
+  if (object.attachesToCgroups()) checkNetAdmin();
   object.load();
   for (const [map, ports] of Object.entries(spec.portFilters ?? {})) {
     object.fillPortFilter(map, ports);

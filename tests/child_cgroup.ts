@@ -1,0 +1,36 @@
+/**
+ * A child of the cgroup v2 root for the test's processes, to show that
+ * programs attached at the root see sockets of processes below it.
+ *
+ * @module
+ */
+import { cgroupV2Root } from "../src/bpf/cgroup_root.ts";
+import { join } from "./paths.ts";
+
+let created = 0;
+
+/** A cgroup that lives until disposed (its processes must have exited by then). */
+export class ChildCgroup {
+  readonly path: string;
+
+  private constructor(path: string) {
+    this.path = path;
+  }
+
+  static create(): ChildCgroup {
+    const root = cgroupV2Root();
+    if (root === undefined) throw new Error("no cgroup v2 hierarchy is mounted");
+    const path = join(root, `tt-${Deno.pid}-${created++}`);
+    Deno.mkdirSync(path);
+    return new ChildCgroup(path);
+  }
+
+  /** A command prefix that moves the process into this cgroup, then execs the rest (same PID). */
+  get prefix(): string[] {
+    return ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", this.path];
+  }
+
+  [Symbol.dispose](): void {
+    Deno.removeSync(this.path);
+  }
+}
