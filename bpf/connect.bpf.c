@@ -63,6 +63,7 @@ struct {
 /* Put the shared structs into the object's BTF, where the layout check reads them. */
 struct connect_event *unused_connect_event __attribute__((unused));
 struct connect_count_key *unused_connect_count_key __attribute__((unused));
+enum connect_outcome *unused_connect_outcome __attribute__((unused));
 
 static __always_inline void count(const struct sock *sk, __u16 family, __u16 dport)
 {

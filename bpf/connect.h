@@ -6,13 +6,17 @@
 
 #define TASK_COMM_LEN 16
 
-/* How the attempt ended, as far as the kernel knows when it is reported. */
-#define CONNECT_PENDING 0     /* reported inside connect() as the SYN leaves, before any answer */
-#define CONNECT_ESTABLISHED 1 /* SYN-ACK: SYN_SENT -> ESTABLISHED */
-#define CONNECT_REFUSED 2     /* RST: SYN_SENT -> CLOSE with ECONNREFUSED */
-#define CONNECT_TIMED_OUT 3   /* no answer: SYN_SENT -> CLOSE with ETIMEDOUT */
-#define CONNECT_UNREACHABLE 4 /* ICMP error: SYN_SENT -> CLOSE with another error */
-#define CONNECT_ABORTED 5     /* closed by the application before any answer */
+/* How the attempt ended, as far as the kernel knows when it is reported
+ * (connect_event.outcome). An enum so that it is in the BTF, from which the
+ * build generates its TypeScript names. */
+enum connect_outcome {
+	CONNECT_PENDING = 0,     /* reported inside connect() as the SYN leaves, before any answer */
+	CONNECT_ESTABLISHED = 1, /* SYN-ACK: SYN_SENT -> ESTABLISHED */
+	CONNECT_REFUSED = 2,     /* RST: SYN_SENT -> CLOSE with ECONNREFUSED */
+	CONNECT_TIMED_OUT = 3,   /* no answer: SYN_SENT -> CLOSE with ETIMEDOUT */
+	CONNECT_UNREACHABLE = 4, /* ICMP error: SYN_SENT -> CLOSE with another error */
+	CONNECT_ABORTED = 5,     /* closed by the application before any answer */
+};
 
 struct connect_event {
 	__u64 start_us;   /* bpf_ktime_get_ns() / 1000 at CLOSE -> SYN_SENT, in connect() */
@@ -23,7 +27,7 @@ struct connect_event {
 	__u16 lport;      /* host order */
 	__u16 dport;      /* host order */
 	__u16 family;     /* AF_INET or AF_INET6 */
-	__u8 outcome;     /* CONNECT_* */
+	__u8 outcome;     /* enum connect_outcome */
 	__u8 pad;
 	__u32 error;      /* sk_err at the close (an errno), else 0 */
 	__u32 pad2;

@@ -39,6 +39,7 @@ PERCPU_COUNTER(untraced_closes);
 
 /* Puts the event struct into the object's BTF, where the layout check reads it. */
 struct life_event *unused_life_event __attribute__((unused));
+enum life_control *unused_life_control __attribute__((unused));
 
 /* Which SYN/FIN sequence numbers the byte counters of a closing socket hold.
  * Our FIN is the last sequence number written (write_seq counts it), so once

@@ -7,11 +7,14 @@
 #define TASK_COMM_LEN 16
 
 /* The kernel's byte counters advance over SYN and FIN as if they were data.
- * These bits say which ones a session's counters include, so that user space
- * can report payload bytes exactly. */
-#define LIFE_TX_SYN 0x1 /* tx_bytes includes our SYN (active open) */
-#define LIFE_TX_FIN 0x2 /* tx_bytes includes our FIN (it was acknowledged) */
-#define LIFE_RX_FIN 0x4 /* rx_bytes includes the peer's FIN */
+ * These bits (life_event.control) say which ones a session's counters
+ * include, so that user space can report payload bytes exactly. An enum so
+ * that it is in the BTF, from which the build generates its TypeScript names. */
+enum life_control {
+	LIFE_TX_SYN = 0x1, /* tx_bytes includes our SYN (active open) */
+	LIFE_TX_FIN = 0x2, /* tx_bytes includes our FIN (it was acknowledged) */
+	LIFE_RX_FIN = 0x4, /* rx_bytes includes the peer's FIN */
+};
 
 struct life_event {
 	__u64 ts_us;      /* bpf_ktime_get_ns() / 1000 at the CLOSE transition */
@@ -22,7 +25,7 @@ struct life_event {
 	__u16 lport;      /* host order */
 	__u16 rport;      /* host order */
 	__u16 family;     /* AF_INET or AF_INET6 */
-	__u8 control;     /* LIFE_* bits: SYN/FIN sequence numbers in the byte counters */
+	__u8 control;     /* enum life_control bits: SYN/FIN in the byte counters */
 	__u8 pad[5];
 	__u8 laddr[16];   /* network order; the first 4 bytes for AF_INET */
 	__u8 raddr[16];

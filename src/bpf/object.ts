@@ -117,16 +117,20 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     if (rc < 0) throw new BpfError(`load BPF object ${this.name}`, -rc);
   }
 
+  /** Calls bpf_map__update_elem or bpf_map__lookup_elem (same arguments) on one entry. */
+  #element(
+    call: "bpf_map__update_elem" | "bpf_map__lookup_elem",
+    mapName: string,
+    key: Uint8Array<ArrayBuffer>,
+    value: Uint8Array<ArrayBuffer>,
+  ): number {
+    const size = (bytes: Uint8Array) => BigInt(bytes.byteLength);
+    return libbpf()[call](this.#map(mapName), key, size(key), value, size(value), 0n);
+  }
+
   /** Sets one entry of a loaded map. */
   updateMap(mapName: string, key: Uint8Array<ArrayBuffer>, value: Uint8Array<ArrayBuffer>): void {
-    const rc = libbpf().bpf_map__update_elem(
-      this.#map(mapName),
-      key,
-      BigInt(key.byteLength),
-      value,
-      BigInt(value.byteLength),
-      0n,
-    );
+    const rc = this.#element("bpf_map__update_elem", mapName, key, value);
     if (rc < 0) throw new BpfError(`update BPF map ${mapName}`, -rc);
   }
 
@@ -136,14 +140,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     key: Uint8Array<ArrayBuffer>,
     value: Uint8Array<ArrayBuffer>,
   ): boolean {
-    const rc = libbpf().bpf_map__lookup_elem(
-      this.#map(mapName),
-      key,
-      BigInt(key.byteLength),
-      value,
-      BigInt(value.byteLength),
-      0n,
-    );
+    const rc = this.#element("bpf_map__lookup_elem", mapName, key, value);
     if (rc === -2) return false; // -ENOENT
     if (rc < 0) throw new BpfError(`read BPF map ${mapName}`, -rc);
     return true;

@@ -114,3 +114,8 @@ const AF_INET6 = 10;
 export function familyFilter(flags: { ipv4: boolean; ipv6: boolean }): number {
   return flags.ipv4 ? AF_INET : flags.ipv6 ? AF_INET6 : 0;
 }
+
+/** The `.rodata` filters of -p and -4/-6, which every tool's object has. */
+export function pidAndFamilyGlobals(flags: { pid?: number; ipv4: boolean; ipv6: boolean }) {
+  return { target_pid: flags.pid ?? 0, target_family: familyFilter(flags) };
+}

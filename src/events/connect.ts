@@ -6,6 +6,7 @@
  */
 import {
   ConnectCountKeyRecordSize,
+  ConnectOutcome,
   decodeConnectCountKeyRecord,
   decodeConnectEventRecord,
 } from "../../gen/connect.ts";
@@ -20,15 +21,13 @@ export type Outcome =
   | "unreachable"
   | "aborted";
 
-// CONNECT_* in bpf/connect.h, by value.
-const OUTCOMES: Outcome[] = [
-  "pending",
-  "established",
-  "refused",
-  "timed-out",
-  "unreachable",
-  "aborted",
-];
+/** enum connect_outcome's names by value: CONNECT_TIMED_OUT (3) is "timed-out". */
+const OUTCOMES = new Map(
+  Object.entries(ConnectOutcome).map(([name, value]) => [
+    value as number,
+    name.slice("CONNECT_".length).toLowerCase().replaceAll("_", "-") as Outcome,
+  ]),
+);
 
 /** One connect() of a TCP socket. */
 export interface ConnectEvent {
@@ -56,7 +55,7 @@ export interface ConnectEvent {
 export function decodeConnectEvent(record: DataView): ConnectEvent {
   const r = decodeConnectEventRecord(record);
   const [ip, saddr, daddr] = addressPair("connect_event", r.family, r.saddr, r.daddr);
-  const outcome = OUTCOMES[r.outcome];
+  const outcome = OUTCOMES.get(r.outcome);
   if (outcome === undefined) throw new RangeError("decode connect_event: unknown outcome");
   return {
     startUs: r.start_us,
@@ -95,6 +94,6 @@ export function decodeConnectCount(key: DataView, value: DataView): ConnectCount
     saddr,
     daddr,
     dport: k.dport,
-    count: Number(value.getBigUint64(0, true)),
+    count: Number(new BigUint64Array(value.buffer, value.byteOffset, 1)[0]),
   };
 }

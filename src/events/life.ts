@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { decodeLifeEventRecord } from "../../gen/life.ts";
+import { decodeLifeEventRecord, LifeControl } from "../../gen/life.ts";
 import { type LocalConnection, localConnection } from "./record.ts";
 
 /** One closed TCP session. */
@@ -22,10 +22,8 @@ export interface LifeEvent extends LocalConnection {
   txCounter: number;
 }
 
-// bpf/life.h: which control sequence numbers the counters include.
-const TX_SYN = 0x1;
-const TX_FIN = 0x2;
-const RX_FIN = 0x4;
+// Which control sequence numbers the counters include (enum life_control).
+const { LIFE_TX_SYN, LIFE_TX_FIN, LIFE_RX_FIN } = LifeControl;
 
 /** Decodes one record; throws on a short record or an unknown address family. */
 export function decodeLifeEvent(record: DataView): LifeEvent {
@@ -34,8 +32,8 @@ export function decodeLifeEvent(record: DataView): LifeEvent {
     ...localConnection("life_event", r),
     tsUs: r.ts_us,
     spanUs: r.span_us,
-    rxBytes: r.rx_bytes - (r.control & RX_FIN ? 1 : 0),
-    txBytes: r.tx_bytes - (r.control & TX_SYN ? 1 : 0) - (r.control & TX_FIN ? 1 : 0),
+    rxBytes: r.rx_bytes - (r.control & LIFE_RX_FIN ? 1 : 0),
+    txBytes: r.tx_bytes - (r.control & LIFE_TX_SYN ? 1 : 0) - (r.control & LIFE_TX_FIN ? 1 : 0),
     rxCounter: r.rx_bytes,
     txCounter: r.tx_bytes,
   };

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { LocalConnection } from "../events/record.ts";
 import { commColumn, type CommUnit, csvField, printable } from "./comm.ts";
 
 /** One column of a text or CSV format. */
@@ -76,4 +77,17 @@ export function csvFormat<E>(columns: Column<E>[]): Format<E> {
 /** One JSON object per event and no header; `fields` gives the object, keys in order. */
 export function jsonFormat<E>(fields: (event: E) => Record<string, unknown>): Format<E> {
   return { header: () => [], line: (event) => JSON.stringify(fields(event)) };
+}
+
+/** The JSON fields of the process and both ends of a connection, in the order every tool uses. */
+export function connectionFields(e: LocalConnection): Record<string, unknown> {
+  return {
+    pid: e.pid,
+    comm: e.comm,
+    ip: e.ip,
+    laddr: e.laddr,
+    lport: e.lport,
+    raddr: e.raddr,
+    rport: e.rport,
+  };
 }

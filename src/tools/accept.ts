@@ -6,7 +6,7 @@
  */
 import { type AcceptEvent, decodeAcceptEvent } from "../events/accept.ts";
 import * as args from "../cli/args.ts";
-import { type Column, jsonFormat, textFormat } from "../output/format.ts";
+import { type Column, connectionFields, jsonFormat, textFormat } from "../output/format.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { defineTool } from "./tool.ts";
 
@@ -28,13 +28,7 @@ function output(options: AcceptOptions, clock: TimeColumns) {
     return {
       format: jsonFormat((e: AcceptEvent) => ({
         time: clock.isoTime(e.tsUs),
-        pid: e.pid,
-        comm: e.comm,
-        ip: e.ip,
-        raddr: e.raddr,
-        rport: e.rport,
-        laddr: e.laddr,
-        lport: e.lport,
+        ...connectionFields(e),
         backlog: e.backlog,
         backlog_max: e.backlogMax,
       })),
@@ -93,8 +87,7 @@ export const accept = defineTool({
   program: "accept",
   hooks: "the raw sys_exit tracepoint",
   globals: (options: AcceptOptions) => ({
-    target_pid: options.pid ?? 0,
-    target_family: args.familyFilter(options),
+    ...args.pidAndFamilyGlobals(options),
     filter_lport: options.port ? 1 : 0,
   }),
   portFilters: (options) => ({ lports: options.port ?? [] }),

@@ -16,16 +16,8 @@ const sshd: AcceptEvent = {
   backlogMax: 128,
 };
 
-function formatter(options: { time?: boolean; timestamp?: boolean; backlog?: boolean }) {
-  return formatOf(accept, [
-    ...(options.time ? ["-T"] : []),
-    ...(options.timestamp ? ["-t"] : []),
-    ...(options.backlog ? ["--backlog"] : []),
-  ]);
-}
-
 Deno.test("accept prints bcc tcpaccept's header and line, LPORT padded last", () => {
-  const f = formatter({});
+  const f = formatOf(accept, []);
   assert.deepEqual(f.header(), [
     "PID     COMM         IP RADDR            RPORT LADDR            LPORT",
   ]);
@@ -36,7 +28,7 @@ Deno.test("accept prints bcc tcpaccept's header and line, LPORT padded last", ()
 });
 
 Deno.test("-T -t put TIME before TIME(s), and --backlog adds QLEN and QMAX", () => {
-  const f = formatter({ time: true, timestamp: true, backlog: true });
+  const f = formatOf(accept, ["-T", "-t", "--backlog"]);
   assert.deepEqual(f.header(), [
     "TIME     TIME(s)  PID     COMM         IP RADDR            RPORT LADDR            LPORT QLEN  QMAX ",
   ]);
@@ -51,7 +43,7 @@ Deno.test("-T -t put TIME before TIME(s), and --backlog adds QLEN and QMAX", () 
 Deno.test("an IPv6 accept overflows the 16-wide address columns as bcc's does", () => {
   const v6 = { ...sshd, ip: 6 as const, raddr: "1234:ab12:2040:5020:2299:0:5:0", laddr: "::1" };
   assert.equal(
-    formatter({}).line(v6),
+    formatOf(accept, []).line(v6),
     "907     sshd         6  1234:ab12:2040:5020:2299:0:5:0 32324 ::1              22   ",
   );
 });

@@ -202,10 +202,9 @@ export const connect = defineTool({
   program: "connect",
   hooks: CONNECT_HOOKS,
   globals: (options: ConnectOptions) => ({
-    target_pid: options.pid ?? 0,
+    ...args.pidAndFamilyGlobals(options),
     target_uid: options.uid ?? 0,
     filter_uid: options.uid === undefined ? 0 : 1,
-    target_family: args.familyFilter(options),
     filter_dport: options.port ? 1 : 0,
     report_at_start: options.count || atAnswer(options) ? 0 : 1,
     report_at_end: atAnswer(options) ? 1 : 0,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ConnectEvent } from "../events/connect.ts";
 import { formatOf } from "./_format_of.ts";
-import { asBccReports, connect as connectTool, countTable } from "./connect.ts";
+import { asBccReports, connect, countTable } from "./connect.ts";
 import { connlat } from "./connlat.ts";
 
 const curl: ConnectEvent = {
@@ -19,19 +19,8 @@ const curl: ConnectEvent = {
   error: 0,
 };
 
-function connect(
-  options: { json?: boolean; timestamp?: boolean; printUid?: boolean; lport?: boolean },
-) {
-  return formatOf(connectTool, [
-    ...(options.json ? ["--json"] : []),
-    ...(options.timestamp ? ["-t"] : []),
-    ...(options.printUid ? ["-U"] : []),
-    ...(options.lport ? ["-L"] : []),
-  ]);
-}
-
 Deno.test("connect prints bcc's banner, header and line, with the empty DNS column", () => {
-  const f = connect({});
+  const f = formatOf(connect, []);
   assert.deepEqual(f.header(), [
     "Tracing connect ... Hit Ctrl-C to end",
     "PID     COMM         IP SADDR            DADDR            DPORT ",
@@ -40,7 +29,7 @@ Deno.test("connect prints bcc's banner, header and line, with the empty DNS colu
 });
 
 Deno.test("connect -t -U -L adds the time, UID and LPORT columns", () => {
-  const f = connect({ timestamp: true, printUid: true, lport: true });
+  const f = formatOf(connect, ["-t", "-U", "-L"]);
   assert.equal(
     f.header()[1],
     "TIME(s)  UID   PID     COMM         IP SADDR            LPORT  DADDR            DPORT ",
@@ -81,7 +70,7 @@ Deno.test("the -c table lists IPv4 then IPv6, most connects first", () => {
 });
 
 Deno.test("JSON carries the outcome and the latency, null while pending", () => {
-  const f = connect({ json: true });
+  const f = formatOf(connect, ["--json"]);
   assert.deepEqual(f.header(), []);
   const answered = JSON.parse(f.line(curl));
   assert.equal(answered.outcome, "established");

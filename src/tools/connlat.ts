@@ -84,8 +84,7 @@ export const connlat = defineTool({
   program: "connect",
   hooks: CONNECT_HOOKS,
   globals: (options: ConnlatOptions) => ({
-    target_pid: options.pid ?? 0,
-    target_family: args.familyFilter(options),
+    ...args.pidAndFamilyGlobals(options),
     report_at_end: 1,
     answered_only: 1, // bcc measures to the first answer: a SYN-ACK or a RST
     min_latency_us: minimumUs(options.duration_ms),

@@ -5,7 +5,13 @@
  */
 import { decodeLifeEvent, type LifeEvent } from "../events/life.ts";
 import * as args from "../cli/args.ts";
-import { type Column, csvFormat, jsonFormat, textFormat } from "../output/format.ts";
+import {
+  type Column,
+  connectionFields,
+  csvFormat,
+  jsonFormat,
+  textFormat,
+} from "../output/format.ts";
 import { fixed } from "../output/printf.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { defineTool } from "./tool.ts";
@@ -52,13 +58,7 @@ function output(options: LifeOptions, clock: TimeColumns) {
     return {
       format: jsonFormat((e: LifeEvent) => ({
         time: clock.isoTime(e.tsUs),
-        pid: e.pid,
-        comm: e.comm,
-        ip: e.ip,
-        laddr: e.laddr,
-        lport: e.lport,
-        raddr: e.raddr,
-        rport: e.rport,
+        ...connectionFields(e),
         tx_bytes: e.txBytes,
         rx_bytes: e.rxBytes,
         span_ms: e.spanUs / 1000,
@@ -118,8 +118,7 @@ export const life = defineTool({
   program: "life",
   hooks: "the sock:inet_sock_set_state tracepoint",
   globals: (options: LifeOptions) => ({
-    target_pid: options.pid ?? 0,
-    target_family: args.familyFilter(options),
+    ...args.pidAndFamilyGlobals(options),
     filter_lport: options.localport ? 1 : 0,
     filter_rport: options.remoteport ? 1 : 0,
   }),
