@@ -84,6 +84,6 @@ int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
 	read_addresses(sk, family, e->laddr, e->raddr);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }

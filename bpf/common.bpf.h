@@ -50,6 +50,25 @@ static __always_inline void *reserve_event(__u64 size)
 	return event;
 }
 
+/* Set by user space before load: once this many bytes wait in the ring
+ * buffer, each new event wakes the reader (0: never forced). */
+const volatile __u64 wakeup_bytes = 0;
+
+/* Submits a reserved event. Without flags the kernel wakes the reader only
+ * for a record it has caught up to (kernel/bpf/ringbuf.c, bpf_ringbuf_commit):
+ * the first one after it drained everything. The reader then waits a batch
+ * period before draining, and takes no wake-ups meanwhile; a buffer filling
+ * up during that period wakes it at once, so that it drains before events
+ * are lost. */
+static __always_inline void submit_event(void *event)
+{
+	__u64 flags = 0;
+
+	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(event, flags);
+}
+
 /* The kernel skips a tracing program when its tracepoint fires again on a
  * CPU where that program is already running (kernel/trace/bpf_trace.c,
  * __bpf_trace_run, counts it in the program's recursion_misses): a softirq

@@ -139,7 +139,7 @@ static __always_inline void on_syn(const struct sock *sk, __u64 key)
 			e->error = 0;
 			__builtin_memcpy(e->comm, a->comm, sizeof(e->comm));
 			fill(e, sk, family, dport);
-			bpf_ringbuf_submit(e, 0);
+			submit_event(e);
 		}
 	}
 	if (!report_at_end)
@@ -188,7 +188,7 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 		e->error = error;
 		__builtin_memcpy(e->comm, a->comm, sizeof(e->comm));
 		fill(e, sk, family, dport);
-		bpf_ringbuf_submit(e, 0);
+		submit_event(e);
 	}
 	bpf_map_delete_elem(&attempts, &key);
 	return 0;

@@ -158,7 +158,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
 	else
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	bpf_map_delete_elem(&sessions, &key);
 	return 0;
 }

@@ -87,12 +87,16 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * here guards callers that bypass the types.
    */
   setGlobals(values: ProgramGlobals[P]): void {
+    this.#writeGlobals(values as Record<string, number | undefined>);
+  }
+
+  #writeGlobals(values: Record<string, number | undefined>): void {
     const layout: Record<string, { offset: number; size: number }> = programs[this.name].rodata;
     const size = new BigUint64Array(1);
     const data = libbpf().bpf_map__initial_value(this.#map(".rodata"), size);
     if (data === null) throw new BpfUsageError(`BPF object ${this.name} has no .rodata`);
     const rodata = new DataView(Deno.UnsafePointerView.getArrayBuffer(data, Number(size[0])));
-    for (const [global, value] of Object.entries(values) as [string, number | undefined][]) {
+    for (const [global, value] of Object.entries(values)) {
       if (value === undefined) continue;
       const slot = layout[global];
       if (slot === undefined) {
@@ -105,10 +109,15 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     }
   }
 
-  /** Resizes a map before load (e.g. the ring buffer, in bytes). */
-  setMaxEntries(mapName: string, entries: number): void {
-    const rc = libbpf().bpf_map__set_max_entries(this.#map(mapName), entries);
-    if (rc < 0) throw new BpfError(`resize BPF map ${mapName}`, -rc);
+  /**
+   * Sizes the event ring buffer (`events` in bpf/common.bpf.h) before load,
+   * and sets how full it may get before each event wakes the reader at once
+   * (`wakeup_bytes`).
+   */
+  setRingBuffer(bytes: number, wakeupBytes: number): void {
+    const rc = libbpf().bpf_map__set_max_entries(this.#map("events"), bytes);
+    if (rc < 0) throw new BpfError("resize BPF map events", -rc);
+    this.#writeGlobals({ wakeup_bytes: wakeupBytes });
   }
 
   /** Verifies, relocates and loads every program and map into the kernel. */

@@ -16,6 +16,7 @@ import { BpfError } from "./errors.ts";
 const EPOLL_CLOEXEC = 0x80000;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 0x1;
+const EPOLLET = 0x80000000;
 const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
 const EINTR = 4;
@@ -57,8 +58,10 @@ export class RingReader {
     try {
       this.#epoll = this.#checked("create epoll", libc().epoll_create1(EPOLL_CLOEXEC));
       this.#wake = this.#checked("create eventfd", libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-      this.#watch(libbpf().ring_buffer__epoll_fd(this.#ring));
-      this.#watch(this.#wake);
+      // Edge-triggered on the map itself: a wait returns for a new wake-up
+      // from the kernel, not for records that are merely still there.
+      this.#watch(mapFd, EPOLLIN | EPOLLET);
+      this.#watch(this.#wake, EPOLLIN);
     } catch (error) {
       this.close();
       throw error;
@@ -82,21 +85,23 @@ export class RingReader {
     return rc;
   }
 
-  #watch(fd: number): void {
+  #watch(fd: number, events: number): void {
     const event = new Uint8Array(EPOLL_EVENT_SIZE);
-    new DataView(event.buffer).setUint32(0, EPOLLIN, true);
+    new DataView(event.buffer).setUint32(0, events, true);
     this.#checked("watch ring buffer", libc().epoll_ctl(this.#epoll, EPOLL_CTL_ADD, fd, event));
   }
 
   /**
-   * Waits until records may be ready, `interrupt()` is called, or
-   * `timeoutMs` passes. Resolves to false once interrupted.
+   * Waits until the kernel wakes the reader (the first record after a drain,
+   * or a buffer filling up: see submit_event in bpf/common.bpf.h),
+   * `interrupt()` is called, or `timeoutMs` passes (-1: no limit).
    */
-  async wait(timeoutMs: number): Promise<boolean> {
-    if (this.#interrupted) return false;
+  async wait(timeoutMs: number): Promise<"woken" | "timeout" | "interrupted"> {
+    if (this.#interrupted) return "interrupted";
     const rc = await libc().epoll_wait(this.#epoll, this.#events, 2, timeoutMs);
     if (rc < 0 && errno() !== EINTR) throw new BpfError("wait for ring buffer", errno());
-    return !this.#interrupted;
+    if (this.#interrupted) return "interrupted";
+    return rc > 0 ? "woken" : "timeout";
   }
 
   /** True once `interrupt()` (or `close()`) was called. */

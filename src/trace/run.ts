@@ -43,15 +43,16 @@ export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
   verbose?: boolean;
 }
 
-/** Longest idle wait; lost events are looked at this often at most. */
-const POLL_MS = 1000;
 /**
- * While events keep coming, drain on a timer instead of waiting for each
- * wake-up: one wake-up, one drain and one write per batch cost far more than
- * the events in it. This bounds a busy tracer's output delay (10 ms) and its
- * cycles (100 a second) whatever the event rate.
+ * After the kernel wakes the reader for a first record, events gather this
+ * long before they are drained, formatted and written together: at any rate,
+ * at most a few cycles a second (each costs far more than the events in it),
+ * and no line waits longer than this to be printed (plus the drain). A buffer
+ * filling up meanwhile wakes the reader at once (`wakeup_bytes`).
  */
-const BATCH_MS = 10;
+const BATCH_MS = 200;
+/** Lost and skipped events are looked at this often at most, and this long after activity. */
+const CHECK_MS = 1000;
 const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 /** How long a stop may take to print what is pending before the process just exits. */
 const STOP_GRACE_MS = 150;
@@ -62,12 +63,6 @@ function warn(line: string): void {
   Deno.stderr.writeSync(encoder.encode(line + "\n"));
 }
 
-/** Waits one batch period; false once the reader is interrupted. */
-async function pause(reader: RingReader): Promise<boolean> {
-  await new Promise((resolve) => setTimeout(resolve, BATCH_MS));
-  return !reader.interrupted;
-}
-
 /** Traces until stopped; resolves to the exit status. */
 export async function trace<Event, P extends ProgramName>(
   spec: TraceSpec<Event, P>,
@@ -76,7 +71,8 @@ export async function trace<Event, P extends ProgramName>(
   if (spec.verbose) showLibbpfLog();
   using object = BpfObject.open(spec.program, { btfPath: btfPath() });
   object.setGlobals(spec.globals);
-  object.setMaxEntries("events", spec.ringBytes);
+  // Half full: from there each event wakes the reader, which then drains at once.
+  object.setRingBuffer(spec.ringBytes, spec.ringBytes / 2);
   for (const program of spec.skipLoad ?? []) object.skipLoad(program);
   if (object.attachesToCgroups()) checkNetAdmin();
   object.load();
@@ -126,14 +122,28 @@ export async function trace<Event, P extends ProgramName>(
   try {
     for (const line of spec.format.header()) out.push(line);
     await out.flush();
-    let busy = false;
+    // Records that came between attaching and the reader's first wait woke nobody.
+    reader.drain();
+    await out.flush();
     let checked = performance.now();
-    while (busy ? await pause(reader) : await reader.wait(POLL_MS)) {
-      busy = reader.drain() > 0;
-      await out.flush();
-      if (performance.now() - checked >= POLL_MS) {
+    let checkDue = false;
+    for (;;) {
+      // Idle, nothing waits: no time-out, no wake-ups at all.
+      const untilCheck = checkDue
+        ? Math.ceil(Math.max(0, checked + CHECK_MS - performance.now()))
+        : -1;
+      const woke = await reader.wait(untilCheck);
+      if (woke === "interrupted") break;
+      if (woke === "woken") {
+        if (await reader.wait(BATCH_MS) === "interrupted") break;
+        reader.drain();
+        await out.flush();
+        checkDue = true;
+      }
+      if (checkDue && performance.now() - checked >= CHECK_MS) {
         reportLost();
         checked = performance.now();
+        checkDue = false;
       }
     }
     reader.drain(); // what arrived before the signal is still printed
