@@ -25,24 +25,6 @@ PORT_FILTER_MAP(lports);
 /* Puts the event struct into the object's BTF, where the layout check reads it. */
 struct accept_event *unused_accept_event __attribute__((unused));
 
-/* The socket behind a descriptor of the current task, or NULL. */
-static __always_inline struct sock *socket_of(long fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **files;
-	struct file *file;
-	struct socket *sock;
-
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	files = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &files[fd]) || !file)
-		return 0;
-	sock = BPF_CORE_READ(file, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : 0;
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
 {

@@ -50,8 +50,15 @@ struct sock_common {
 /* sk_protocol became a plain u16 in Linux 5.6 (commit bf9765145b85, "sock:
  * make sk_protocol a 16-bit value"); ring buffers need 5.8, so every kernel
  * that can run these programs has the u16. */
+/* The socket lock; owned is set while a process holds it (lock_sock()), and
+ * cleared by release_sock() after it ran what softirq queued meanwhile. */
+typedef struct {
+	int owned;
+} __attribute__((preserve_access_index)) socket_lock_t;
+
 struct sock {
 	struct sock_common __sk_common;
+	socket_lock_t sk_lock;
 	__u16 sk_protocol;
 	int sk_err; /* the errno a failed connect() reports */
 	__u32 sk_ack_backlog;     /* a listener's accept queue length */

@@ -112,13 +112,13 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	/* These transitions run inside a system call of the process that owns
 	 * the socket: connect() (SYN_SENT), close()/shutdown() by the side that
 	 * closes first (FIN_WAIT1) or second (LAST_ACK). The CLOSE transition
-	 * itself often runs in softirq, where the current task is unrelated. */
+	 * itself often runs in softirq, where the current task is unrelated.
+	 * The owner is recorded whatever -p says: -p is a question about the
+	 * owner at CLOSE, and a session one process left must not fall to
+	 * whichever task runs its CLOSE. */
 	if (s && (newstate == TCP_SYN_SENT || newstate == TCP_FIN_WAIT1 ||
 		  newstate == TCP_LAST_ACK)) {
-		__u32 pid = current_pid();
-		if (target_pid && pid != target_pid)
-			return 0;
-		s->pid = pid;
+		s->pid = current_pid();
 		s->has_owner = 1;
 		bpf_get_current_comm(s->comm, sizeof(s->comm));
 	}
@@ -130,7 +130,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 
 	__u64 now = bpf_ktime_get_ns();
 	__u32 pid = s->has_owner ? s->pid : current_pid();
-	if (target_pid && pid != target_pid) {
+	/* Under -p, only a session whose owner is known to be that process. */
+	if (target_pid && (!s->has_owner || pid != target_pid)) {
 		bpf_map_delete_elem(&sessions, &key);
 		return 0;
 	}
