@@ -7,9 +7,10 @@
  * @module
  */
 import { programs } from "../../gen/assets.ts";
-import { cString, errno } from "../ffi/libc.ts";
+import { cString, errno, libc } from "../ffi/libc.ts";
 import { libbpf } from "../ffi/embedded_libbpf.ts";
 import { BpfError, BpfUsageError } from "./errors.ts";
+import { openTracepoint } from "./tracepoint.ts";
 
 /** The names of the embedded programs (one per tool). */
 export type ProgramName = keyof typeof programs;
@@ -182,6 +183,23 @@ export class BpfObject {
   attach(programName: string): void {
     const link = libbpf().bpf_program__attach(this.#program(programName));
     if (link === null) throw new BpfError(`attach BPF program ${programName}`, errno());
+    this.#links.push(link);
+  }
+
+  /**
+   * Attaches a loaded program to a tracefs event, e.g.
+   * "syscalls/sys_exit_accept4", through a perf event; the object owns the
+   * link, and the link the perf event.
+   */
+  attachTracepoint(programName: string, event: string): void {
+    const program = this.#program(programName);
+    const perfEvent = openTracepoint(event);
+    const link = libbpf().bpf_program__attach_perf_event(program, perfEvent);
+    if (link === null) {
+      const code = errno();
+      libc().close(perfEvent);
+      throw new BpfError(`attach BPF program ${programName} to ${event}`, code);
+    }
     this.#links.push(link);
   }
 

@@ -88,6 +88,11 @@ export function life(argv: string[]): Promise<number> {
     tool: PROG,
     program: "life",
     attach: ["life_set_state", "life_set_state_backup"],
+    // A passive socket's process: the one whose accept() returned it.
+    tracepoints: {
+      life_accept4_exit: "syscalls/sys_exit_accept4",
+      life_accept_exit: "syscalls/sys_exit_accept",
+    },
     globals: {
       target_pid: options.pid ?? 0,
       target_family: familyFilter(options),

@@ -38,6 +38,11 @@ Run 'tcptools <command> --help' for the options of a command.
 
 function hint(error: BpfError): string {
   const refused = error.code === Errno.EPERM || error.code === Errno.EACCES;
+  if (/tracepoint syscalls\//.test(error.operation) || / to syscalls\//.test(error.operation)) {
+    return refused
+      ? "the kernel refused the system call tracepoints: run as root (kernel lockdown may forbid tracing)"
+      : "needs the kernel's system call tracepoints (CONFIG_FTRACE_SYSCALLS)";
+  }
   if (error.operation.startsWith("attach")) {
     return refused
       ? "the kernel refused to attach to the tracepoint: run as root (kernel lockdown may forbid tracing)"

@@ -22,6 +22,8 @@ export interface TraceSpec<Event> {
    * then its backup if it has one (see SET_STATE_HANDLERS in bpf/common.bpf.h).
    */
   attach: string[];
+  /** Further programs attached to tracefs events: program -> event, e.g. "syscalls/sys_exit_accept4". */
+  tracepoints?: Record<string, string>;
   /** `.rodata` globals written before load. */
   globals: Record<string, number>;
   /** Port filter maps to fill: map name -> ports (u16 keys). */
@@ -84,6 +86,9 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
     }
   }
   for (const program of spec.attach) object.attach(program);
+  for (const [program, event] of Object.entries(spec.tracepoints ?? {})) {
+    object.attachTracepoint(program, event);
+  }
 
   const out = new BatchWriter();
   using reader = new RingReader(object.mapFd("events"), (record) => {

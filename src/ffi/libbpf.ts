@@ -37,6 +37,9 @@ export const libbpfSymbols = {
   bpf_program__fd: { parameters: ["pointer"], result: "i32" },
   /** struct bpf_link *bpf_program__attach(const struct bpf_program *prog); */
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
+  /** struct bpf_link *bpf_program__attach_perf_event(const struct bpf_program *prog, int pfd);
+   * On success the link owns pfd (closes it when destroyed); on failure the caller does. */
+  bpf_program__attach_perf_event: { parameters: ["pointer", "i32"], result: "pointer" },
   /** int bpf_link__destroy(struct bpf_link *link); */
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
   /** int bpf_map__fd(const struct bpf_map *map); */
