@@ -67,11 +67,13 @@ for (const side of ["server", "client"] as const) {
     const all = await Tracer.start(["life", "-s"]);
     const filtered = await Tracer.start(["life", "-s", "-p", String(target.pid)]);
     try {
-      // Two sessions: the second one's line proves the first one's are all in.
-      const sessions = [await session(client, server), await session(client, server)];
+      // Three sessions: the last one's line proves the others' are all in.
+      const sessions: [CsvRow, CsvRow][] = [];
+      for (let i = 0; i < 3; i++) sessions.push(await session(client, server));
       const mine = sessions.map(([c, s]) => side === "server" ? s : c);
-      const last = mine[1];
-      const seen = (t: Tracer) => csvRows(t.lines()).some((r) => r.lport === last.lport);
+      const last = mine[2];
+      const seen = (t: Tracer) =>
+        csvRows(t.lines()).some((r) => r.lport === last.lport && r.rport === last.rport);
       await until("the last session under -p", () => seen(filtered));
       await until("the last session unfiltered", () => seen(all));
       const filteredOut = csvRows((await filtered.stop()).stdout.trimEnd().split("\n"));
@@ -247,4 +249,22 @@ Deno.test("life: a server whose peer stops answering times out in a timer; it is
   } finally {
     ip("netns", "del", netns);
   }
+});
+
+Deno.test("life: a socket handed to another process is that process's once it closes it (RST)", async () => {
+  await withEnds((client, server) =>
+    assertRows(async () => {
+      const { lport } = await client.do("connect");
+      await server.do("accept");
+      await client.do("send 3072");
+      await server.do("recv 3072");
+      const heir = await client.do("handoff"); // the connect()er's child
+      await client.do("linger0");
+      await client.do("close");
+      return [
+        { pid: heir.pid, comm: "tt-heir", lport, rport: server.port, txKb: 3, rxKb: 0 },
+        row(server, "tt-server", server.port, lport, 0, 3),
+      ];
+    })
+  );
 });

@@ -13,6 +13,9 @@
  *   shutdown             shutdown(SHUT_WR): our FIN, fd stays open  {"ok":1}
  *   eof                  reads until end of stream: {"eof":0} or {"eof":errno}
  *   close                close() the session's socket               {"ok":1}
+ *   handoff              a child process named tt-heir takes over the socket
+ *                        and the commands; the parent closes its descriptor
+ *                        and waits for it                           {"pid":C}
  * A failed command prints {"error":errno}. Exits at the end of stdin. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct sockaddr_storage peer_addr;
@@ -139,6 +143,19 @@ int main(int argc, char **argv)
 				;
 			printf("{\"eof\":%d}\n", rc == 0 ? 0 : errno);
 			goto next;
+		} else if (strncmp(line, "handoff", 7) == 0) {
+			pid_t heir = fork();
+			if (heir == 0) {
+				prctl(PR_SET_NAME, "tt-heir");
+				printf("{\"pid\":%d}\n", getpid());
+				goto next;
+			}
+			if (heir > 0) {
+				close(fd);
+				waitpid(heir, NULL, 0);
+				return 0;
+			}
+			rc = -1;
 		} else if (strncmp(line, "close", 5) == 0) {
 			rc = close(fd);
 		} else {
