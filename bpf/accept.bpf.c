@@ -5,15 +5,13 @@
  * where the current task is not the server, so they cannot name it. The exit
  * of accept()/accept4() runs in the accepting process: the returned file
  * descriptor leads, through the task's file table, to the new socket, and the
- * first argument (still in the saved registers) to the listener. Attached as
- * tp_btf to the raw sys_exit tracepoint: no tracefs, no kprobes. */
+ * first argument (still in the registers saved at entry) to the listener.
+ * Attached to the two system calls' own tracepoints (tracefs events, through
+ * perf): the program runs at the exit of those calls only, where the raw
+ * sys_exit tracepoint would run it at the exit of every system call. */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "accept.h"
-
-/* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
-#define NR_accept 43
-#define NR_accept4 288
 
 /* Set by user space before load; the verifier drops the branches they disable. */
 const volatile __u32 target_pid = 0;    /* 0: every process */
@@ -25,13 +23,9 @@ PORT_FILTER_MAP(lports);
 /* Puts the event struct into the object's BTF, where the layout check reads it. */
 struct accept_event *unused_accept_event __attribute__((unused));
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
+static __always_inline int accepted(long ret)
 {
 	if (ret < 0)
-		return 0;
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	if (nr != NR_accept && nr != NR_accept4)
 		return 0;
 
 	__u32 pid = current_pid();
@@ -53,6 +47,7 @@ int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
 	struct accept_event *e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	struct sock *listener = socket_of(BPF_CORE_READ(regs, di));
 	e->ts_us = bpf_ktime_get_ns() / 1000;
 	e->pid = pid;
@@ -68,4 +63,16 @@ int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int accept4_exit(struct syscall_exit *ctx)
+{
+	return accepted(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int accept_exit(struct syscall_exit *ctx)
+{
+	return accepted(ctx->ret);
 }

@@ -222,6 +222,13 @@ static __always_inline __u32 current_pid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
+/* The context of a syscalls:sys_exit_* tracepoint (its tracefs format). */
+struct syscall_exit {
+	__u64 common; /* type, flags, preempt count, pid */
+	int nr;
+	long ret; /* the return value: for accept(), the new descriptor or -errno */
+};
+
 /* The socket behind a descriptor of the current task, or NULL. */
 static __always_inline struct sock *socket_of(long fd)
 {

@@ -86,8 +86,7 @@ struct tcp_sock {
 
 /* From a system call's return to the socket behind a file descriptor. */
 struct pt_regs {
-	unsigned long di;      /* first argument; x86-64 leaves it as the caller passed it */
-	unsigned long orig_ax; /* the system call number */
+	unsigned long di; /* first argument; x86-64 leaves it as the caller passed it */
 } __attribute__((preserve_access_index));
 
 struct socket {

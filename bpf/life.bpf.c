@@ -180,12 +180,6 @@ SET_STATE_HANDLERS(life_set_state, life_set_state_backup, handle_set_state)
  * tracepoints (tracefs events, attached through perf) run this for those two
  * calls only; the raw sys_exit tracepoint would run a program at the exit of
  * every system call on the machine. */
-struct syscall_exit {
-	__u64 common; /* type, flags, preempt count, pid */
-	int nr;
-	long ret; /* the new descriptor, or -errno */
-};
-
 static __always_inline void accepted(long fd)
 {
 	if (fd < 0)

@@ -76,7 +76,11 @@ export function accept(argv: string[]): Promise<number> {
   return trace({
     tool: PROG,
     program: "accept",
-    attach: ["accept_exit"],
+    attach: [],
+    tracepoints: {
+      accept4_exit: "syscalls/sys_exit_accept4",
+      accept_exit: "syscalls/sys_exit_accept",
+    },
     globals: {
       target_pid: options.pid ?? 0,
       target_family: familyFilter(options),

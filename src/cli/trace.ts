@@ -108,6 +108,8 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
     lost_events: (n, total) => `lost ${n} events (${total} in total): the ring buffer was full`,
     ...spec.unprinted,
   };
+  // Skipped runs of the primary handler, or else of every tracefs-event program.
+  const watched = spec.attach.length ? [spec.attach[0]] : Object.keys(spec.tracepoints ?? {});
   const reported: Record<string, number> = {};
   let skipped = 0;
   const reportLost = () => {
@@ -120,7 +122,8 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
     // Hits the kernel skipped the primary for that the backup did not take:
     // mostly ones the program would have ignored, so they bound the missing
     // events rather than count them.
-    const missed = object.missedRuns(spec.attach[0]) - object.sumPerCpu("rescued_events");
+    const missed = watched.reduce((sum, program) => sum + object.missedRuns(program), 0) -
+      object.sumPerCpu("rescued_events");
     if (missed > skipped) {
       warn(
         `${spec.tool}: the kernel skipped ${
