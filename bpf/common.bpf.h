@@ -222,7 +222,14 @@ static __always_inline __u32 current_pid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
-/* The context of a syscalls:sys_exit_* tracepoint (its tracefs format). */
+/* The contexts of the syscalls:sys_enter_* and sys_exit_* tracepoints (their
+ * tracefs format files). */
+struct syscall_enter {
+	__u64 common; /* type, flags, preempt count, pid */
+	int nr;
+	unsigned long args[6];
+};
+
 struct syscall_exit {
 	__u64 common; /* type, flags, preempt count, pid */
 	int nr;

@@ -84,11 +84,12 @@ struct tcp_sock {
 	__u32 write_seq;
 } __attribute__((preserve_access_index));
 
-/* From a system call's return to the socket behind a file descriptor. */
+/* The registers a system call saved at entry. */
 struct pt_regs {
-	unsigned long di; /* first argument; x86-64 leaves it as the caller passed it */
+	unsigned long di; /* the first argument */
 } __attribute__((preserve_access_index));
 
+/* From a file descriptor to the socket behind it. */
 struct socket {
 	struct sock *sk;
 } __attribute__((preserve_access_index));

@@ -11,6 +11,7 @@ import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
 import { addFamilyFlags, addRingFlag, familyFilter, pid, portList } from "./args.ts";
 import { CommandParser } from "./parser.ts";
 import { trace } from "./trace.ts";
+import { hasSavedRegisters } from "../bpf/features.ts";
 
 const PROG = "tcptools accept";
 
@@ -73,6 +74,11 @@ export function accept(argv: string[]): Promise<number> {
     },
     new TimeColumns(options.json ? monotonicToUnixOffsetUs() : 0),
   );
+  // --json always carries the listen queue; the text formats with --backlog.
+  const readsBacklog = options.backlog || options.json;
+  // The listener is the calls' first argument: read from the saved registers
+  // at their exit, or before Linux 5.15 noted at their entry.
+  const listenerFromEntry = readsBacklog && !hasSavedRegisters();
   return trace({
     tool: PROG,
     program: "accept",
@@ -80,11 +86,16 @@ export function accept(argv: string[]): Promise<number> {
     tracepoints: {
       accept4_exit: "syscalls/sys_exit_accept4",
       accept_exit: "syscalls/sys_exit_accept",
+      ...(listenerFromEntry
+        ? { accept4_enter: "syscalls/sys_enter_accept4", accept_enter: "syscalls/sys_enter_accept" }
+        : {}),
     },
     globals: {
       target_pid: options.pid ?? 0,
       target_family: familyFilter(options),
       filter_lport: options.port ? 1 : 0,
+      want_backlog: readsBacklog ? 1 : 0,
+      listener_from_entry: listenerFromEntry ? 1 : 0,
     },
     portMaps: { lports: options.port ?? [] },
     ringBytes: options.ring_kb * 1024,

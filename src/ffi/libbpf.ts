@@ -8,6 +8,9 @@
 export const libbpfSymbols = {
   /** libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn); */
   libbpf_set_print: { parameters: ["pointer"], result: "pointer" },
+  /** int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type, enum bpf_func_id helper_id,
+   *                             const void *opts); 1: available, 0: not, < 0: -errno */
+  libbpf_probe_bpf_helper: { parameters: ["i32", "i32", "pointer"], result: "i32" },
   /** int libbpf_num_possible_cpus(void); */
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
   /** struct bpf_object *bpf_object__open_mem(const void *obj_buf, size_t obj_buf_sz,
