@@ -38,7 +38,11 @@ Run 'tcptools <command> --help' for the options of a command.
 
 function hint(error: BpfError): string {
   const refused = error.code === Errno.EPERM || error.code === Errno.EACCES;
-  if (/tracepoint syscalls\//.test(error.operation) || / to syscalls\//.test(error.operation)) {
+  // Finding, opening or attaching to a syscalls:* tracefs event (src/bpf/tracepoint.ts).
+  if (error.operation.startsWith("mount a private tracefs") && refused) {
+    return "without CAP_SYS_ADMIN, tracefs must be mounted: mount -t tracefs nodev /sys/kernel/tracing";
+  }
+  if (/\bsyscalls\//.test(error.operation)) {
     return refused
       ? "the kernel refused the system call tracepoints: run as root (kernel lockdown may forbid tracing)"
       : "needs the kernel's system call tracepoints (CONFIG_FTRACE_SYSCALLS)";
