@@ -5,51 +5,59 @@
  * where the current task is not the server, so they cannot name it. The exit
  * of accept()/accept4() runs in the accepting process: the returned file
  * descriptor leads, through the task's file table, to the new socket, and the
- * first argument (still in the saved registers) to the listener. Attached as
- * tp_btf to the raw sys_exit tracepoint: no tracefs, no kprobes. */
+ * first argument, still in the registers saved at entry, to the listener
+ * (for --backlog). Before Linux 5.15 (no bpf_task_pt_regs), the calls'
+ * entries note the listener per thread instead.
+ * Attached to the two system calls' own tracepoints (tracefs events, through
+ * perf): the program runs at the exit of those calls only, where the raw
+ * sys_exit tracepoint would run it at the exit of every system call. */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "accept.h"
-
-/* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
-#define NR_accept 43
-#define NR_accept4 288
 
 /* Set by user space before load; the verifier drops the branches they disable. */
 const volatile __u32 target_pid = 0;    /* 0: every process */
 const volatile __u16 target_family = 0; /* 0: both, else AF_INET or AF_INET6 */
 const volatile __u8 filter_lport = 0;   /* consult lports */
+const volatile __u8 want_backlog = 0;   /* find the listener */
+const volatile __u8 listener_from_entry = 0; /* no bpf_task_pt_regs: the entry programs note it */
 
 PORT_FILTER_MAP(lports);
+
+/* Per thread in accept(): the listener's descriptor, from the call's entry to
+ * its exit. LRU, so threads that die inside accept() cannot fill it up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, long);
+} listener_fds SEC(".maps");
 
 /* Puts the event struct into the object's BTF, where the layout check reads it. */
 struct accept_event *unused_accept_event __attribute__((unused));
 
-/* The socket behind a descriptor of the current task, or NULL. */
-static __always_inline struct sock *socket_of(long fd)
+/* The listener this thread's accept() was called on. */
+static __always_inline struct sock *listener_of_this_call(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **files;
-	struct file *file;
-	struct socket *sock;
+	if (listener_from_entry) {
+		__u64 thread = bpf_get_current_pid_tgid();
+		long *fd = bpf_map_lookup_elem(&listener_fds, &thread);
+		struct sock *listener = fd ? socket_of(*fd) : 0;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	files = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &files[fd]) || !file)
-		return 0;
-	sock = BPF_CORE_READ(file, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : 0;
+		if (fd)
+			bpf_map_delete_elem(&listener_fds, &thread);
+		return listener;
+	}
+	/* x86-64 leaves the first argument's register as the caller passed it. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return socket_of(BPF_CORE_READ(regs, di));
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
+static __always_inline int accepted(long ret)
 {
+	struct sock *listener = want_backlog ? listener_of_this_call() : 0;
+
 	if (ret < 0)
-		return 0;
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	if (nr != NR_accept && nr != NR_accept4)
 		return 0;
 
 	__u32 pid = current_pid();
@@ -71,7 +79,6 @@ int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
 	struct accept_event *e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	struct sock *listener = socket_of(BPF_CORE_READ(regs, di));
 	e->ts_us = bpf_ktime_get_ns() / 1000;
 	e->pid = pid;
 	e->backlog = listener ? BPF_CORE_READ(listener, sk_ack_backlog) : 0;
@@ -86,4 +93,36 @@ int BPF_PROG(accept_exit, struct pt_regs *regs, long ret)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	submit_event(e);
 	return 0;
+}
+
+static __always_inline int accepting(long fd)
+{
+	__u64 thread = bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&listener_fds, &thread, &fd, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int accept4_enter(struct syscall_enter *ctx)
+{
+	return accepting(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int accept_enter(struct syscall_enter *ctx)
+{
+	return accepting(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int accept4_exit(struct syscall_exit *ctx)
+{
+	return accepted(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int accept_exit(struct syscall_exit *ctx)
+{
+	return accepted(ctx->ret);
 }

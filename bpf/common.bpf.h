@@ -241,6 +241,38 @@ static __always_inline __u32 current_pid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
+/* The contexts of the syscalls:sys_enter_* and sys_exit_* tracepoints (their
+ * tracefs format files). */
+struct syscall_enter {
+	__u64 common; /* type, flags, preempt count, pid */
+	int nr;
+	unsigned long args[6];
+};
+
+struct syscall_exit {
+	__u64 common; /* type, flags, preempt count, pid */
+	int nr;
+	long ret; /* the return value: for accept(), the new descriptor or -errno */
+};
+
+/* The socket behind a descriptor of the current task, or NULL. */
+static __always_inline struct sock *socket_of(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **files;
+	struct file *file;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	files = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &files[fd]) || !file)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : 0;
+}
+
 /* Reads a socket's addresses: 4 bytes each for AF_INET, 16 for AF_INET6. */
 static __always_inline void read_addresses(const struct sock *sk, __u16 family,
 					   __u8 *laddr, __u8 *raddr)

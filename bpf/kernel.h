@@ -50,8 +50,15 @@ struct sock_common {
 /* sk_protocol became a plain u16 in Linux 5.6 (commit bf9765145b85, "sock:
  * make sk_protocol a 16-bit value"); ring buffers need 5.8, so every kernel
  * that can run these programs has the u16. */
+/* The socket lock; owned is set while a process holds it (lock_sock()), and
+ * cleared by release_sock() after it ran what softirq queued meanwhile. */
+typedef struct {
+	int owned;
+} __attribute__((preserve_access_index)) socket_lock_t;
+
 struct sock {
 	struct sock_common __sk_common;
+	socket_lock_t sk_lock;
 	__u16 sk_protocol;
 	int sk_err; /* the errno a failed connect() reports */
 	__u32 sk_ack_backlog;     /* a listener's accept queue length */
@@ -77,12 +84,12 @@ struct tcp_sock {
 	__u32 write_seq;
 } __attribute__((preserve_access_index));
 
-/* From a system call's return to the socket behind a file descriptor. */
+/* The registers a system call saved at entry. */
 struct pt_regs {
-	unsigned long di;      /* first argument; x86-64 leaves it as the caller passed it */
-	unsigned long orig_ax; /* the system call number */
+	unsigned long di; /* the first argument */
 } __attribute__((preserve_access_index));
 
+/* From a file descriptor to the socket behind it. */
 struct socket {
 	struct sock *sk;
 } __attribute__((preserve_access_index));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tcptools life: one event per TCP session when it closes.
  *
- * Driven only by the sock:inet_sock_set_state tracepoint (as tp_btf, which
- * hands over the socket itself and needs neither kprobes nor tracefs). */
+ * Driven by the sock:inet_sock_set_state tracepoint (as tp_btf, which hands
+ * over the socket itself and needs neither kprobes nor tracefs), and by the
+ * exits of accept() and accept4(), which name a passive socket's process. */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "life.h"
@@ -58,6 +59,13 @@ static __always_inline __u8 control_sequences(const struct sock *sk, const struc
 	return control;
 }
 
+static __always_inline void record_owner(struct session *s)
+{
+	s->pid = current_pid();
+	s->has_owner = 1;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+}
+
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
@@ -110,19 +118,16 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	if (s && (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK))
 		s->fin_sent = 1;
 
-	/* These transitions run inside a system call of the process that owns
-	 * the socket: connect() (SYN_SENT), close()/shutdown() by the side that
-	 * closes first (FIN_WAIT1) or second (LAST_ACK). The CLOSE transition
-	 * itself often runs in softirq, where the current task is unrelated. */
-	if (s && (newstate == TCP_SYN_SENT || newstate == TCP_FIN_WAIT1 ||
-		  newstate == TCP_LAST_ACK)) {
-		__u32 pid = current_pid();
-		if (target_pid && pid != target_pid)
-			return 0;
-		s->pid = pid;
-		s->has_owner = 1;
-		bpf_get_current_comm(s->comm, sizeof(s->comm));
-	}
+	/* The owner is the process that last acted on the socket in a system
+	 * call. A state change runs in one exactly when a process holds the
+	 * socket's lock: connect() (SYN_SENT), close()/shutdown() (FIN_WAIT1,
+	 * LAST_ACK, or CLOSE when close() sends RST), and what softirq queued
+	 * for a locked socket, which release_sock() runs at the end of that
+	 * call. Otherwise it runs in softirq or a timer, in whatever task was
+	 * interrupted. The owner is recorded whatever -p says: -p asks about the
+	 * owner at CLOSE. */
+	if (s && BPF_CORE_READ(sk, sk_lock.owned))
+		record_owner(s);
 
 	if (newstate != TCP_CLOSE)
 		return 0;
@@ -130,7 +135,11 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		return 0; /* born before tracing started */
 
 	__u64 now = bpf_ktime_get_ns();
-	__u32 pid = s->has_owner ? s->pid : current_pid();
+	/* No owner: a passive socket closed before any process accepted it
+	 * (reset or timed out in the accept queue, or dropped with its
+	 * listener), or one only the kernel used. Shown as PID 0, COMM "-"; -p
+	 * never matches it. */
+	__u32 pid = s->has_owner ? s->pid : 0;
 	if (target_pid && pid != target_pid) {
 		bpf_map_delete_elem(&sessions, &key);
 		return 0;
@@ -154,13 +163,46 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
 	read_addresses(sk, family, e->laddr, e->raddr);
-	if (s->has_owner)
+	if (s->has_owner) {
 		__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
-	else
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	} else {
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+		e->comm[0] = '-';
+	}
 	submit_event(e);
 	bpf_map_delete_elem(&sessions, &key);
 	return 0;
 }
 
 SET_STATE_HANDLERS(life_set_state, life_set_state_backup, handle_set_state)
+
+/* A passive socket's state changes all run in softirq: its first owner is
+ * the process whose accept() or accept4() returned it. The system call's own
+ * tracepoints (tracefs events, attached through perf) run this for those two
+ * calls only; the raw sys_exit tracepoint would run a program at the exit of
+ * every system call on the machine. */
+static __always_inline void accepted(long fd)
+{
+	if (fd < 0)
+		return;
+	__u64 key = (__u64)socket_of(fd);
+	struct session *s = key ? bpf_map_lookup_elem(&sessions, &key) : 0;
+	/* No session: not TCP, filtered out, born before tracing started, or
+	 * already closed (a reset in the accept queue is still returned). */
+	if (s)
+		record_owner(s);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int life_accept4_exit(struct syscall_exit *ctx)
+{
+	accepted(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int life_accept_exit(struct syscall_exit *ctx)
+{
+	accepted(ctx->ret);
+	return 0;
+}

@@ -4,22 +4,16 @@
  * checked against what the accepting process itself reported.
  */
 import assert from "node:assert/strict";
-import { dirname, fromFileUrl, join } from "./paths.ts";
-import { assertUsageErrors, Peer, Tracer, until } from "./harness.ts";
+import { join } from "./paths.ts";
+import { assertUsageErrors, compileC, Peer, Tracer, until } from "./harness.ts";
 
-const here = dirname(fromFileUrl(import.meta.url));
 const decoder = new TextDecoder();
 
 let acceptorBinary: string | undefined;
 
 /** Builds tests/acceptor.c once per run; its file name becomes the COMM "tt-acceptor". */
 function acceptorPath(): string {
-  if (acceptorBinary) return acceptorBinary;
-  const path = join(Deno.makeTempDirSync({ prefix: "tcptools-test-" }), "tt-acceptor");
-  const out = new Deno.Command("gcc", { args: ["-O2", "-o", path, join(here, "acceptor.c")] })
-    .outputSync();
-  if (!out.success) throw new Error(`gcc: ${decoder.decode(out.stderr)}`);
-  return acceptorBinary = path;
+  return acceptorBinary ??= compileC("acceptor.c", "tt-acceptor");
 }
 
 interface Accepted {

@@ -64,6 +64,19 @@ export async function assertUsageErrors(cases: [string[], string][]): Promise<vo
   }
 }
 
+/**
+ * Compiles a C helper of tests/ once per run into a private temporary
+ * directory; the file name `name` becomes its COMM.
+ */
+export function compileC(source: string, name: string): string {
+  const path = join(Deno.makeTempDirSync({ prefix: "tcptools-test-" }), name);
+  const out = new Deno.Command("gcc", {
+    args: ["-O2", "-o", path, join(root, "tests", source)],
+  }).outputSync();
+  if (!out.success) throw new Error(`gcc ${source}: ${decoder.decode(out.stderr)}`);
+  return path;
+}
+
 /** A port nothing listens on: a listener's, closed again. */
 export function closedPort(host: string): number {
   const listener = Deno.listen({ hostname: host, port: 0 });

@@ -128,6 +128,30 @@ Deno.test("life traces without tracefs mounted", async () => {
   );
 });
 
+Deno.test("life without tracefs mounted nor CAP_SYS_ADMIN says to mount it, exit status 1", async () => {
+  // Root with CAP_BPF and CAP_PERFMON, but no CAP_SYS_ADMIN for a private tracefs mount.
+  const [cmd, args] = tcptools(["life"]);
+  const out = await new Deno.Command("unshare", {
+    args: [
+      "--mount",
+      "sh",
+      "-c",
+      "for m in /sys/kernel/tracing /sys/kernel/debug/tracing /sys/kernel/debug; do " +
+      'umount -l "$m" 2>/dev/null; done; exec setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin "$@"',
+      "sh",
+      cmd,
+      ...args,
+    ],
+  }).output();
+  assert.equal(out.code, 1);
+  assert.equal(decoder.decode(out.stdout), "");
+  assert.equal(
+    decoder.decode(out.stderr),
+    "tcptools life: mount a private tracefs to find syscalls/sys_exit_accept4: Operation not permitted: " +
+      "without CAP_SYS_ADMIN, tracefs must be mounted: mount -t tracefs nodev /sys/kernel/tracing\n",
+  );
+});
+
 Deno.test({
   name:
     "life as an unprivileged user names the privileges it needs, exit status 1 (built binary only)",

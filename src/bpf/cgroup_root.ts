@@ -8,36 +8,21 @@
  *
  * @module
  */
-import { cString, errno, libc, mountApi } from "../ffi/libc.ts";
+import { cString, errno, libc } from "../ffi/libc.ts";
 import { BpfError } from "./errors.ts";
+import { mountsOf, withDetachedMount } from "./mounts.ts";
 
-// open(2) flags and the new mount API's constants (x86-64, include/uapi/linux/mount.h).
+// open(2) flags (x86-64).
 const O_RDONLY = 0;
 const O_DIRECTORY = 0o200000;
 const O_CLOEXEC = 0o2000000;
-const FSOPEN_CLOEXEC = 1;
-const FSCONFIG_CMD_CREATE = 6;
-const FSMOUNT_CLOEXEC = 1;
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo octal. */
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
-}
 
 /**
  * The mount point of the cgroup2 file system whose root is the hierarchy's
- * root (not a subtree bind-mounted somewhere), from /proc/self/mountinfo;
- * undefined if there is none.
+ * root (not a subtree bind-mounted somewhere); undefined if there is none.
  */
-export function cgroupV2Root(mountinfo = "/proc/self/mountinfo"): string | undefined {
-  for (const line of Deno.readTextFileSync(mountinfo).split("\n")) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-    const fields = line.split(" ");
-    const separator = fields.indexOf("-");
-    if (separator < 0 || fields[separator + 1] !== "cgroup2" || fields[3] !== "/") continue;
-    return unescape(fields[4]);
-  }
-  return undefined;
+export function cgroupV2Root(mountinfo?: string): string | undefined {
+  return mountsOf("cgroup2", mountinfo).find((mount) => mount.root === "/")?.mountPoint;
 }
 
 /** An open directory of the cgroup v2 root; closed when disposed. */
@@ -51,29 +36,17 @@ function checked(fd: number, operation: string): number {
   return fd;
 }
 
-/** A detached cgroup2 mount's root directory (the mount goes when its last descriptor closes). */
-function openDetached(): number {
-  const context = checked(mountApi.fsopen(cString("cgroup2"), FSOPEN_CLOEXEC), "fsopen cgroup2");
-  try {
-    checked(mountApi.fsconfig(context, FSCONFIG_CMD_CREATE), "create a cgroup2 mount");
-    const mount = checked(mountApi.fsmount(context, FSMOUNT_CLOEXEC), "fsmount cgroup2");
-    try {
-      // fsmount gives an O_PATH descriptor, which cgroup attach does not take.
-      const root = libc().openat(mount, cString("."), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      return checked(root, "open the cgroup2 mount");
-    } finally {
-      libc().close(mount);
-    }
-  } finally {
-    libc().close(context);
-  }
-}
-
 /** Opens the cgroup v2 root: the mounted one, else a detached mount of it. */
 export function openCgroupV2Root(): CgroupRoot {
+  const flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
   const path = cgroupV2Root();
   const fd = path === undefined
-    ? openDetached()
-    : checked(libc().open(cString(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC), `open ${path}`);
+    // fsmount gives an O_PATH descriptor, which cgroup attach does not take.
+    ? withDetachedMount(
+      "cgroup2",
+      "to attach to its root",
+      (mount) => checked(libc().openat(mount, cString("."), flags), "open the cgroup2 mount"),
+    )
+    : checked(libc().open(cString(path), flags), `open ${path}`);
   return { fd, [Symbol.dispose]: () => libc().close(fd) };
 }

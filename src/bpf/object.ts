@@ -7,13 +7,16 @@
  * @module
  */
 import { type ProgramGlobals, programs } from "../../gen/assets.ts";
-import { cString, errno } from "../ffi/libc.ts";
+import { cString, errno, libc } from "../ffi/libc.ts";
 import { libbpf } from "../ffi/embedded_libbpf.ts";
 import { openCgroupV2Root } from "./cgroup_root.ts";
 import { BpfError, BpfUsageError } from "./errors.ts";
+import { openTracepoint } from "./tracepoint.ts";
 
 // enum bpf_prog_type (include/uapi/linux/bpf.h).
 const BPF_PROG_TYPE_SOCK_OPS = 13;
+/** The section of a program on a tracefs event: SEC("tracepoint/<category>/<name>"). */
+const TRACEFS_SECTION = "tracepoint/";
 
 /** The names of the embedded programs (one per tool). */
 export type ProgramName = keyof typeof programs;
@@ -229,12 +232,22 @@ export class BpfObject<P extends ProgramName = ProgramName> {
 
   /**
    * Attaches every program that was loaded: tracing programs to their
-   * tracepoints, cgroup programs (sock_ops) to the cgroup v2 root, where
-   * they run for the sockets of every process.
+   * tracepoints (tp_btf, or tracefs events such as syscalls:*), cgroup
+   * programs (sock_ops) to the cgroup v2 root, where they run for the
+   * sockets of every process.
    */
   attachAll(): void {
     const programs = this.#loadedPrograms();
-    for (const name of programs.filter((name) => !this.#isCgroupProgram(name))) this.attach(name);
+    for (const name of programs.filter((name) => !this.#isCgroupProgram(name))) {
+      // A tracefs event (syscalls:*) is attached through a perf event of our
+      // own, so that tracefs need not be mounted (tracepoint.ts).
+      const section = Deno.UnsafePointerView.getCString(
+        libbpf().bpf_program__section_name(this.#program(name))!,
+      );
+      if (section.startsWith(TRACEFS_SECTION)) {
+        this.attachTracepoint(name, section.slice(TRACEFS_SECTION.length));
+      } else this.attach(name);
+    }
     const cgroupPrograms = programs.filter((name) => this.#isCgroupProgram(name));
     if (cgroupPrograms.length === 0) return;
     using root = openCgroupV2Root();
@@ -283,6 +296,23 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   skipLoad(programName: string): void {
     const rc = libbpf().bpf_program__set_autoload(this.#program(programName), false);
     if (rc < 0) throw new BpfError(`skip BPF program ${programName}`, -rc);
+  }
+
+  /**
+   * Attaches a loaded program to a tracefs event, e.g.
+   * "syscalls/sys_exit_accept4", through a perf event; the object owns the
+   * link, and the link the perf event.
+   */
+  attachTracepoint(programName: string, event: string): void {
+    const program = this.#program(programName);
+    const perfEvent = openTracepoint(event);
+    const link = libbpf().bpf_program__attach_perf_event(program, perfEvent);
+    if (link === null) {
+      const code = errno();
+      libc().close(perfEvent);
+      throw new BpfError(`attach BPF program ${programName} to ${event}`, code);
+    }
+    this.#links.push(link);
   }
 
   /**

@@ -30,6 +30,15 @@ Run 'tcptools <command> --help' for the options of a command.
 
 function hint(error: BpfError, tool: AnyTool | undefined): string {
   const refused = error.code === Errno.EPERM || error.code === Errno.EACCES;
+  // Finding, opening or attaching to a syscalls:* tracefs event (src/bpf/tracepoint.ts).
+  if (error.operation.startsWith("mount a private tracefs") && refused) {
+    return "without CAP_SYS_ADMIN, tracefs must be mounted: mount -t tracefs nodev /sys/kernel/tracing";
+  }
+  if (/\bsyscalls\//.test(error.operation)) {
+    return refused
+      ? "the kernel refused the system call tracepoints: run as root (kernel lockdown may forbid tracing)"
+      : "needs the kernel's system call tracepoints (CONFIG_FTRACE_SYSCALLS)";
+  }
   if (error.operation.startsWith("attach")) {
     return refused
       ? "the kernel refused to attach to the tracepoint: run as root (kernel lockdown may forbid tracing)"

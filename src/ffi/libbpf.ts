@@ -8,6 +8,9 @@
 export const libbpfSymbols = {
   /** libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn); */
   libbpf_set_print: { parameters: ["pointer"], result: "pointer" },
+  /** int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type, enum bpf_func_id helper_id,
+   *                             const void *opts); 1: available, 0: not, < 0: -errno */
+  libbpf_probe_bpf_helper: { parameters: ["i32", "i32", "pointer"], result: "i32" },
   /** int libbpf_num_possible_cpus(void); */
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
   /** struct bpf_program *bpf_object__next_program(const struct bpf_object *obj,
@@ -40,6 +43,8 @@ export const libbpfSymbols = {
   bpf_program__set_autoload: { parameters: ["pointer", "bool"], result: "i32" },
   /** int bpf_program__fd(const struct bpf_program *prog); */
   bpf_program__fd: { parameters: ["pointer"], result: "i32" },
+  /** const char *bpf_program__section_name(const struct bpf_program *prog); */
+  bpf_program__section_name: { parameters: ["pointer"], result: "pointer" },
   /** bool bpf_program__autoload(const struct bpf_program *prog); */
   bpf_program__autoload: { parameters: ["pointer"], result: "bool" },
   /** enum bpf_prog_type bpf_program__type(const struct bpf_program *prog); */
@@ -48,6 +53,9 @@ export const libbpfSymbols = {
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   /** struct bpf_link *bpf_program__attach_cgroup(const struct bpf_program *prog, int cgroup_fd); */
   bpf_program__attach_cgroup: { parameters: ["pointer", "i32"], result: "pointer" },
+  /** struct bpf_link *bpf_program__attach_perf_event(const struct bpf_program *prog, int pfd);
+   * On success the link owns pfd (closes it when destroyed); on failure the caller does. */
+  bpf_program__attach_perf_event: { parameters: ["pointer", "i32"], result: "pointer" },
   /** int bpf_link__destroy(struct bpf_link *link); */
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
   /** int bpf_map__fd(const struct bpf_map *map); */

@@ -1,6 +1,8 @@
 /**
  * The libc functions tcptools calls directly: anonymous memory files for the
- * embedded libraries, epoll for waiting on ring buffers, clocks, errno.
+ * embedded libraries, epoll for waiting on ring buffers, clocks, errno, and
+ * the system calls that open a tracefs event (x86-64 numbers, through
+ * syscall()).
  *
  * @module
  */
@@ -48,11 +50,21 @@ export const libcSymbols = {
   close: { parameters: ["i32"], result: "i32" },
   /** int clock_gettime(clockid_t clockid, struct timespec *tp); */
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  /** long syscall(SYS_perf_event_open, struct perf_event_attr *attr, pid_t pid, int cpu,
+   *              int group_fd, unsigned long flags); glibc has no wrapper. */
+  perf_event_open: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "i64", "i64", "i64", "u64"],
+    result: "i64",
+  },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+export const SYS = { perf_event_open: 298n } as const;
 
 /** The opened libc. */
 export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];

@@ -8,6 +8,7 @@ import { type AcceptEvent, decodeAcceptEvent } from "../events/accept.ts";
 import * as args from "../cli/args.ts";
 import { type Column, connectionFields, jsonFormat, textFormat } from "../output/format.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
+import { hasSavedRegisters } from "../bpf/features.ts";
 import { defineTool } from "./tool.ts";
 
 /** Flags of `tcptools accept`. */
@@ -22,6 +23,15 @@ export interface AcceptOptions {
   ipv6: boolean;
   ring_kb: number;
 }
+
+/** --json always carries the listen queue; the text formats with --backlog. */
+const readsBacklog = (options: AcceptOptions) => options.backlog || options.json;
+
+/**
+ * The listener is the calls' first argument: read from the saved registers
+ * at their exit, or before Linux 5.15 noted at their entry (sys_enter_accept*).
+ */
+const listenerFromEntry = (options: AcceptOptions) => readsBacklog(options) && !hasSavedRegisters();
 
 function output(options: AcceptOptions, clock: TimeColumns) {
   if (options.json) {
@@ -85,11 +95,14 @@ export const accept = defineTool({
   },
   ends: ["passive"],
   program: "accept",
-  hooks: "the raw sys_exit tracepoint",
+  hooks: "the syscalls:sys_exit_accept and sys_exit_accept4 tracepoints",
   globals: (options: AcceptOptions) => ({
     ...args.pidAndFamilyGlobals(options),
     filter_lport: options.port ? 1 : 0,
+    want_backlog: readsBacklog(options) ? 1 : 0,
+    listener_from_entry: listenerFromEntry(options) ? 1 : 0,
   }),
+  skipLoad: (options) => listenerFromEntry(options) ? [] : ["accept4_enter", "accept_enter"],
   portFilters: (options) => ({ lports: options.port ?? [] }),
   decode: decodeAcceptEvent,
   output,

@@ -116,7 +116,7 @@ export const life = defineTool({
   },
   ends: ["active", "passive"],
   program: "life",
-  hooks: "the sock:inet_sock_set_state tracepoint",
+  hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
   globals: (options: LifeOptions) => ({
     ...args.pidAndFamilyGlobals(options),
     filter_lport: options.localport ? 1 : 0,
