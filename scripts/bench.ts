@@ -21,7 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { TOOLS } from "../src/tools/registry.ts";
-import { cpuNs, peakRssMb, recursionMisses, wakeUps } from "./bench/proc.ts";
+import { cpuNs, peakRssMb, recursionMisses, statCpuNs, wakeUps } from "./bench/proc.ts";
 import { spawned, Tracer, type TracerCommand } from "./bench/tracer.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,7 +42,11 @@ const MIN_CONNECTIONS = 3000;
 /** Syscall tax: getppid() calls per repetition, and repetitions (the fastest counts). */
 const TAX_CALLS = 200_000;
 const TAX_REPS = 20;
-/** Output delay: pause between single connections, so each finds the tracer idle. */
+/**
+ * Output delay: pause between single connections, so each finds the tracer
+ * idle; random within [GAP, 2 × GAP), so a periodic timer in the tracer is
+ * met at every phase instead of always the same one.
+ */
 const DELAY_GAP_MS = 100;
 /** Output delay: how long a line may take before the event counts as not printed. */
 const DELAY_TIMEOUT_MS = 5000;
@@ -72,6 +76,8 @@ interface Sample {
   connections: number;
   failed: number;
   cpuUsPerConn: number;
+  /** The same from /proc/PID/stat's ticks: coarse, but counting threads that exited. */
+  statCpuUsPerConn: number;
   startupCpuMs: number;
   linesPerConn: number;
   /** perConnection × connections − data lines: events the tracer did not print. */
@@ -87,6 +93,7 @@ interface Sample {
 /** The tracer fields of a baseline sample: they do not apply. */
 const NO_TRACER = {
   cpuUsPerConn: NaN,
+  statCpuUsPerConn: NaN,
   startupCpuMs: NaN,
   linesPerConn: NaN,
   missingLines: NaN,
@@ -166,7 +173,13 @@ function basePath(...parts: (string | number)[]): string {
 }
 
 /** One row, one rate, one round: start the tracer, run the load, stop it, read its numbers. */
-async function measure(row: Row, round: number, floodBinary: string, load: Load): Promise<Sample> {
+async function measure(
+  row: Row,
+  round: number,
+  floodBinary: string,
+  load: Load,
+  ticksPerSecond: number,
+): Promise<Sample> {
   if (!row.command) {
     const f = await flood(floodBinary, load);
     return {
@@ -180,10 +193,12 @@ async function measure(row: Row, round: number, floodBinary: string, load: Load)
   const pid = tracer.pid;
   await sleep(SETTLE_MS);
   const cpuBefore = cpuNs(pid);
+  const statBefore = statCpuNs(pid, ticksPerSecond);
   const f = await flood(floodBinary, load);
   await sleep(DRAIN_MS);
   // Sampled while the process still exists: after SIGINT /proc/<pid> goes.
   const cpuAfter = cpuNs(pid);
+  const statAfter = statCpuNs(pid, ticksPerSecond);
   const rssMb = peakRssMb(pid);
   const missed = recursionMisses(pid);
   const { lines, stderr } = await tracer.stop();
@@ -196,6 +211,7 @@ async function measure(row: Row, round: number, floodBinary: string, load: Load)
     connections: f.connections,
     failed: f.failed,
     cpuUsPerConn: (cpuAfter - cpuBefore) / 1e3 / f.connections,
+    statCpuUsPerConn: (statAfter - statBefore) / 1e3 / f.connections,
     startupCpuMs: cpuBefore / 1e6,
     linesPerConn: floodLines / f.connections,
     missingLines: row.perConnection! * f.connections - floodLines,
@@ -263,7 +279,7 @@ async function measureDelay(row: Row, events: number): Promise<number[]> {
     await sleep(SETTLE_MS);
     let seen = 0; // lines about our port so far
     for (let i = 0; i < events; i++) {
-      await sleep(DELAY_GAP_MS);
+      await sleep(DELAY_GAP_MS * (1 + Math.random()));
       // Both ends complete before either call returns: accept's event is in.
       const [client, server] = await Promise.all([
         Deno.connect({ hostname: "127.0.0.1", port }),
@@ -314,7 +330,9 @@ function rawLine(round: number, load: Load, row: Row, s: Sample): string {
   parts.push(`(${s.connections} conns${s.failed ? `, ${s.failed} failed` : ""})`);
   if (row.command) {
     parts.push(
-      `cpu ${fmt(s.cpuUsPerConn, 2)} µs/conn (startup ${fmt(s.startupCpuMs)} ms)`,
+      `cpu ${fmt(s.cpuUsPerConn, 2)} µs/conn (stat ${fmt(s.statCpuUsPerConn, 2)}, startup ${
+        fmt(s.startupCpuMs)
+      } ms)`,
       `lines ${fmt(s.linesPerConn, 4)}/conn (${s.missingLines} short${
         s.otherLines ? `, +${s.otherLines} not the flood's` : ""
       })`,
@@ -436,6 +454,7 @@ async function main(): Promise<number> {
   const taxBinary = join(tempDir, "getppid");
   run("gcc", ["-O2", "-pthread", "-o", floodBinary, join(root, "scripts", "bench", "flood.c")]);
   run("gcc", ["-O2", "-o", taxBinary, join(root, "scripts", "bench", "getppid.c")]);
+  const ticksPerSecond = Number(run("getconf", ["CLK_TCK"]));
   const cpuModel = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1];
   const tables: string[] = [];
 
@@ -454,7 +473,7 @@ async function main(): Promise<number> {
       for (const load of loads) {
         // Interleaved (A, B, baseline, A, B, ...) so drift hits every row alike.
         for (const row of rows) {
-          const sample = await measure(row, round, floodBinary, load);
+          const sample = await measure(row, round, floodBinary, load, ticksPerSecond);
           const atRate = samples.get(load)!;
           atRate.set(row, [...atRate.get(row) ?? [], sample]);
           console.log(rawLine(round, load, row, sample));
@@ -491,7 +510,8 @@ async function main(): Promise<number> {
         `durations: ${durations} (at least ${MIN_CONNECTIONS} connections or --seconds)`,
       "tracer CPU: time on CPU of all the tracer's threads (first field of /proc/PID/task/*/schedstat, ns) " +
         "from the load's start to just before SIGINT, per connection (start-up excluded, shown per round); " +
-        "it misses threads that exited within that window; " +
+        "it misses threads that exited within that window, so each round's line also shows the figure " +
+        'from /proc/PID/stat\'s utime+stime (10 ms ticks, but counting exited threads) as "stat"; ' +
         "BPF program time is spent in the clients' threads and shows as fewer connections/s in the flood",
       "× tcplife: a tcptools row's CPU per connection over libbpf-tools tcplife's at the same rate",
       "lines/conn: data lines about the load's port / connections; complete is 2.0000 for sessions " +
@@ -584,7 +604,8 @@ async function main(): Promise<number> {
     tables.push(lines.join("\n"));
     notes.push(
       `output delay: the bench makes ${delayEvents} single connections to a listener of its own, ` +
-        `${DELAY_GAP_MS} ms apart (each finds the tracer idle), and times from the client's ` +
+        `${DELAY_GAP_MS}-${2 * DELAY_GAP_MS} ms apart at random (each finds the tracer idle, and ` +
+        "a periodic timer in it at any phase), and times from the client's " +
         "connect() (close() for life and tcplife, which print at the close) returning to the " +
         "connection's last line arriving on the tracer's stdout pipe (performance.now() in the " +
         "bench: its own event loop adds a little on both ends); tcplife runs under `stdbuf -oL`, " +

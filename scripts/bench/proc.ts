@@ -36,6 +36,18 @@ export function cpuNs(pid: number): number {
 }
 
 /**
+ * CPU time of a process in ns as /proc/PID/stat counts it (utime + stime, in
+ * clock ticks of 1/`ticksPerSecond`): coarse, but it includes threads that
+ * have exited, so it cross-checks cpuNs.
+ */
+export function statCpuNs(pid: number, ticksPerSecond: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after "(comm)" start at field 3; utime and stime are fields 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond * 1e9;
+}
+
+/**
  * Times the process's threads gave up the CPU to wait (voluntary context
  * switches, summed over its live threads): each is one sleep, so one wake-up.
  */
