@@ -280,7 +280,7 @@ async function measureDelay(row: Row, events: number): Promise<number[]> {
     let seen = 0; // lines about our port so far
     for (let i = 0; i < events; i++) {
       await sleep(DELAY_GAP_MS * (1 + Math.random()));
-      // Both ends complete before either call returns: accept's event is in.
+      // Once both calls have returned, the connect() and the accept() have happened.
       const [client, server] = await Promise.all([
         Deno.connect({ hostname: "127.0.0.1", port }),
         listener.accept(),
