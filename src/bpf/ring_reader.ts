@@ -1,16 +1,19 @@
 /**
- * Reads a BPF ring buffer without ever blocking the event loop: the wait for
- * data is an epoll_wait on a worker thread (a non-blocking FFI call), the
- * draining runs on the main thread and hands each record to a synchronous
- * callback as a DataView over a copy of it (valid only during the call).
+ * Reads a BPF ring buffer map without ever blocking the event loop and
+ * without a foreign call per record. The map's pages are mapped into this
+ * process once, as libbpf maps them (kernel/bpf/ringbuf.c): a writable page
+ * holding the consumer position, then, read-only, a page holding the
+ * producer position and the data area mapped twice in a row, so that no
+ * record wraps. Draining walks the records in JavaScript, hands each to a
+ * synchronous callback as a DataView straight over the mapped memory (valid
+ * only during the call), and publishes the new consumer position. The wait
+ * for data is an epoll_wait on a worker thread (a non-blocking FFI call).
  * `interrupt()` (and `close()`) wake a pending wait, which then resolves;
  * `close()` is safe to call twice.
  *
  * @module
  */
-import { libbpf } from "../ffi/embedded_libbpf.ts";
 import { errno, libc } from "../ffi/libc.ts";
-import { sampleCallbackDefinition } from "../ffi/libbpf.ts";
 import { BpfError } from "./errors.ts";
 
 const EPOLL_CLOEXEC = 0x80000;
@@ -21,41 +24,61 @@ const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
 const EINTR = 4;
 const EPOLL_EVENT_SIZE = 12; // struct epoll_event is packed on x86-64
+const PROT_READ = 0x1;
+const PROT_WRITE = 0x2;
+const MAP_SHARED = 0x1;
+const MAP_FAILED = 0xffffffffffffffffn;
+const SC_PAGESIZE = 30;
+// include/uapi/linux/bpf.h: each record starts with its length and page offset.
+const BPF_RINGBUF_BUSY_BIT = 0x80000000;
+const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
+const BPF_RINGBUF_HDR_SZ = 8;
 
 /** Receives one record; must not keep the view after returning. */
 export type RecordHandler = (record: DataView) => void;
 
+/** A memory mapping this reader owns. */
+interface Mapping {
+  pointer: Deno.PointerObject;
+  bytes: number;
+  buffer: ArrayBuffer;
+}
+
 /** A ring buffer map being read. */
 export class RingReader {
-  #ring: Deno.PointerObject | null;
-  #callback: Deno.UnsafeCallback<typeof sampleCallbackDefinition> | null;
+  #onRecord: RecordHandler;
+  #size: number;
+  #consumerMap: Mapping | null = null;
+  #producerMap: Mapping | null = null;
+  /** consumer_pos and producer_pos, as 64-bit words (read and written atomically). */
+  #consumerPos!: BigUint64Array;
+  #producerPos!: BigUint64Array;
+  /** Where the data area starts in the producer mapping (one page in). */
+  #dataStart = 0;
+  /** The producer mapping as 32-bit words, for reading record headers atomically. */
+  #words!: Uint32Array;
   #epoll = -1;
   #wake = -1;
   #events = new Uint8Array(EPOLL_EVENT_SIZE * 2);
-  #scratch = new Uint8Array(256);
-  #failure: unknown = undefined;
   #interrupted = false;
   #closed = false;
 
-  /** Starts reading the ring buffer map behind `mapFd`; records go to `onRecord`. */
-  constructor(mapFd: number, onRecord: RecordHandler) {
-    this.#callback = new Deno.UnsafeCallback(sampleCallbackDefinition, (_ctx, data, size) => {
-      // An exception must not unwind through libbpf: keep it and stop draining.
-      try {
-        onRecord(this.#copy(data!, Number(size)));
-        return 0;
-      } catch (error) {
-        this.#failure = error;
-        return -1;
-      }
-    });
-    this.#ring = libbpf().ring_buffer__new(mapFd, this.#callback.pointer, null, null);
-    if (this.#ring === null) {
-      const code = errno();
-      this.close();
-      throw new BpfError("open ring buffer", code);
-    }
+  /**
+   * Starts reading the ring buffer map behind `mapFd`, whose data area is
+   * `size` bytes (its max_entries: a power of two, a multiple of the page
+   * size); records go to `onRecord`.
+   */
+  constructor(mapFd: number, size: number, onRecord: RecordHandler) {
+    this.#onRecord = onRecord;
+    this.#size = size;
     try {
+      const page = Number(libc().sysconf(SC_PAGESIZE));
+      this.#consumerMap = this.#mmap(mapFd, page, PROT_READ | PROT_WRITE, 0);
+      this.#producerMap = this.#mmap(mapFd, page + 2 * size, PROT_READ, page);
+      this.#consumerPos = new BigUint64Array(this.#consumerMap.buffer, 0, 1);
+      this.#producerPos = new BigUint64Array(this.#producerMap.buffer, 0, 1);
+      this.#dataStart = page;
+      this.#words = new Uint32Array(this.#producerMap.buffer);
       this.#epoll = this.#checked("create epoll", libc().epoll_create1(EPOLL_CLOEXEC));
       this.#wake = this.#checked("create eventfd", libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
       // Edge-triggered on the map itself: a wait returns for a new wake-up
@@ -68,16 +91,16 @@ export class RingReader {
     }
   }
 
-  /**
-   * The record copied into a reused buffer. Records are a few dozen bytes:
-   * copying is cheaper than wrapping each one in an ArrayBuffer of its own,
-   * whose external backing store only the garbage collector frees (under a
-   * flood that is tens of thousands of them a second).
-   */
-  #copy(data: Deno.PointerObject, size: number): DataView {
-    if (size > this.#scratch.byteLength) this.#scratch = new Uint8Array(size);
-    Deno.UnsafePointerView.copyInto(data, this.#scratch.subarray(0, size));
-    return new DataView(this.#scratch.buffer, 0, size);
+  #mmap(fd: number, bytes: number, protection: number, offset: number): Mapping {
+    const address = libc().mmap(null, BigInt(bytes), protection, MAP_SHARED, fd, BigInt(offset));
+    if (address === null || BigInt(Deno.UnsafePointer.value(address)) === MAP_FAILED) {
+      throw new BpfError("map ring buffer", errno());
+    }
+    return {
+      pointer: address,
+      bytes,
+      buffer: Deno.UnsafePointerView.getArrayBuffer(address, bytes),
+    };
   }
 
   #checked(operation: string, rc: number): number {
@@ -109,24 +132,49 @@ export class RingReader {
     return this.#interrupted;
   }
 
-  /** Makes a pending and every later `wait()` resolve to false at once. */
+  /** Makes a pending and every later `wait()` resolve to "interrupted" at once. */
   interrupt(): void {
     if (this.#interrupted || this.#wake < 0) return;
     this.#interrupted = true;
     libc().write(this.#wake, new BigUint64Array([1n]), 8n);
   }
 
-  /** Hands every record that is ready to the handler; returns how many. */
+  /**
+   * Hands every record that is ready to the handler; returns how many. As
+   * libbpf's ring_buffer__consume: stop at a record still being written
+   * (its producer commits it later and, finding the consumer there, wakes
+   * us), skip discarded ones, and publish the consumer position after each
+   * record, so that a handler's exception loses nothing already handled.
+   */
   drain(): number {
-    if (this.#ring === null) return 0;
-    const n = libbpf().ring_buffer__consume(this.#ring);
-    if (this.#failure !== undefined) {
-      const failure = this.#failure;
-      this.#failure = undefined;
-      throw failure;
+    if (this.#closed) return 0;
+    const mask = this.#size - 1;
+    const buffer = this.#producerMap!.buffer;
+    let consumer = Number(Atomics.load(this.#consumerPos, 0));
+    let count = 0;
+    for (;;) {
+      const producer = Number(Atomics.load(this.#producerPos, 0));
+      if (consumer >= producer) return count;
+      const start = consumer;
+      while (consumer < producer) {
+        const header = this.#dataStart + (consumer & mask);
+        const word = Atomics.load(this.#words, header / 4);
+        if (word & BPF_RINGBUF_BUSY_BIT) break;
+        const length = word & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+        consumer += (length + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+        if (!(word & BPF_RINGBUF_DISCARD_BIT)) {
+          try {
+            this.#onRecord(new DataView(buffer, header + BPF_RINGBUF_HDR_SZ, length));
+          } finally {
+            Atomics.store(this.#consumerPos, 0, BigInt(consumer));
+          }
+          count++;
+        } else {
+          Atomics.store(this.#consumerPos, 0, BigInt(consumer));
+        }
+      }
+      if (consumer === start) return count; // the first record is still being written
     }
-    if (n < 0) throw new BpfError("read ring buffer", -n);
-    return n;
   }
 
   /** Interrupts a pending `wait()` and frees everything. Safe to call twice. */
@@ -140,12 +188,10 @@ export class RingReader {
     // above makes that wait return at once.
     if (this.#epoll >= 0) c.close(this.#epoll);
     if (this.#wake >= 0) c.close(this.#wake);
-    if (this.#ring !== null) {
-      libbpf().ring_buffer__free(this.#ring);
-      this.#ring = null;
+    for (const mapping of [this.#producerMap, this.#consumerMap]) {
+      if (mapping) c.munmap(mapping.pointer, BigInt(mapping.bytes));
     }
-    this.#callback?.close();
-    this.#callback = null;
+    this.#producerMap = this.#consumerMap = null;
   }
 
   [Symbol.dispose](): void {

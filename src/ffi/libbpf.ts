@@ -82,18 +82,6 @@ export const libbpfSymbols = {
     parameters: ["pointer", "buffer", "buffer", "usize"],
     result: "i32",
   },
-  /** struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn sample_cb,
-   *                                      void *ctx, const struct ring_buffer_opts *opts); */
-  ring_buffer__new: {
-    parameters: ["i32", "function", "pointer", "pointer"],
-    result: "pointer",
-  },
-  /** int ring_buffer__consume(struct ring_buffer *rb); */
-  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
-  /** int ring_buffer__epoll_fd(const struct ring_buffer *rb); */
-  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
-  /** void ring_buffer__free(struct ring_buffer *rb); */
-  ring_buffer__free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened libbpf. */
@@ -102,11 +90,5 @@ export type Libbpf = Deno.DynamicLibrary<typeof libbpfSymbols>["symbols"];
 /** typedef int (*libbpf_print_fn_t)(enum libbpf_print_level level, const char *, va_list ap); */
 export const printCallbackDefinition = {
   parameters: ["i32", "pointer", "pointer"],
-  result: "i32",
-} as const satisfies Deno.UnsafeCallbackDefinition;
-
-/** typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size); */
-export const sampleCallbackDefinition = {
-  parameters: ["pointer", "pointer", "usize"],
   result: "i32",
 } as const satisfies Deno.UnsafeCallbackDefinition;

@@ -46,6 +46,12 @@ export const libcSymbols = {
 
   /** int vdprintf(int fd, const char *format, va_list ap); (va_list is a pointer on x86-64) */
   vdprintf: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** int munmap(void *addr, size_t length); */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** long sysconf(int name); */
+  sysconf: { parameters: ["i32"], result: "i64" },
   /** int close(int fd); */
   close: { parameters: ["i32"], result: "i32" },
   /** int clock_gettime(clockid_t clockid, struct timespec *tp); */

@@ -23,6 +23,8 @@ export type CommUnit = "bytes" | "characters";
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 const encoder = new TextEncoder();
 
 function measure(text: string, unit: CommUnit): number {
@@ -55,6 +57,8 @@ export function printable(comm: string): string {
  * columns right, as any long value does.
  */
 export function commColumn(comm: string, width: number, unit: CommUnit): string {
+  // Most names are printable ASCII, where a byte is a character and nothing is escaped.
+  if (PRINTABLE_ASCII.test(comm)) return comm.slice(0, width).padEnd(width);
   let head = "";
   let used = 0;
   for (const c of comm) {

@@ -42,23 +42,34 @@ function pad<E>(column: Column<E>, text: string): string {
   return column.align === "right" ? text.padStart(width) : text.padEnd(width);
 }
 
-function join<E>(columns: Column<E>[], cell: (column: Column<E>) => string): string {
-  return columns.map((column, i) =>
-    cell(column) + (i < columns.length - 1 ? column.gap ?? " " : "")
-  ).join("");
+/** A column's text for an event, padded (or, for COMM, escaped and cut) to its width. */
+function cellOf<E>(column: Column<E>): (event: E) => string {
+  const { value, comm } = column;
+  const width = column.width ?? 0;
+  if (comm) return (event) => commColumn(String(value(event)), width, comm);
+  if (column.align === "right") return (event) => String(value(event)).padStart(width);
+  return (event) => String(value(event)).padEnd(width);
+}
+
+/** What follows each column in a line of `columns`: its gap, except after the last. */
+function gapsOf<E>(columns: Column<E>[]): string[] {
+  return columns.map((column, i) => i < columns.length - 1 ? column.gap ?? " " : "");
 }
 
 /** Aligned text columns, with lines printed before the header (a banner) if any. */
 export function textFormat<E>(columns: Column<E>[], banner: string[] = []): Format<E> {
   const shown = columns.filter((column) => !column.lineOnly);
+  const shownGaps = gapsOf(shown);
+  // Per line, only the cells are computed: widths, alignment and gaps are settled here.
+  const cells = columns.map(cellOf);
+  const gaps = gapsOf(columns);
   return {
-    header: () => [...banner, join(shown, (column) => pad(column, column.header))],
-    line: (event) =>
-      join(columns, (column) => {
-        const value = column.value(event);
-        if (column.comm) return commColumn(String(value), column.width ?? 0, column.comm);
-        return pad(column, String(value));
-      }),
+    header: () => [...banner, shown.map((c, i) => pad(c, c.header) + shownGaps[i]).join("")],
+    line: (event) => {
+      let line = "";
+      for (let i = 0; i < cells.length; i++) line += cells[i](event) + gaps[i];
+      return line;
+    },
   };
 }
 

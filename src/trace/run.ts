@@ -82,7 +82,7 @@ export async function trace<Event, P extends ProgramName>(
   object.attachAll();
 
   const out = new BatchWriter();
-  using reader = new RingReader(object.mapFd("events"), (record) => {
+  using reader = new RingReader(object.mapFd("events"), spec.ringBytes, (record) => {
     const line = spec.format.line(spec.decode(record));
     if (line !== undefined) out.push(line);
   });
