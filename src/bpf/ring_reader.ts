@@ -20,6 +20,8 @@ const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
 const EINTR = 4;
 const EPOLL_EVENT_SIZE = 12; // struct epoll_event is packed on x86-64
+/** An empty sigset_t (1024 bits). */
+const NO_SIGNALS = new Uint8Array(128);
 
 /** Receives one record; must not keep the view after returning. */
 export type RecordHandler = (record: DataView) => void;
@@ -94,9 +96,25 @@ export class RingReader {
    */
   async wait(timeoutMs: number): Promise<boolean> {
     if (this.#interrupted) return false;
-    const rc = await libc().epoll_wait(this.#epoll, this.#events, 2, timeoutMs);
-    if (rc < 0 && errno() !== EINTR) throw new BpfError("wait for ring buffer", errno());
+    // The worker thread may have the stop signals blocked (the launcher's mask,
+    // see src/cli/stop_signals.ts): while it waits, it takes any signal.
+    const rc = await libc().epoll_pwait(this.#epoll, this.#events, 2, timeoutMs, NO_SIGNALS);
+    // The wait ran on a worker thread, whose errno is out of reach from here.
+    // With our own valid descriptors and buffer, -1 there means a signal or a
+    // stop (SIGSTOP, then SIGCONT) interrupted it (epoll waits are never
+    // restarted): ask again without waiting, on this thread, where a real
+    // failure shows with its errno.
+    if (rc < 0 && !this.#interrupted) this.#poll();
     return !this.#interrupted;
+  }
+
+  /** epoll_wait without a timeout on this thread; throws what a failure's errno says. */
+  #poll(): void {
+    for (;;) {
+      if (libc().epoll_wait(this.#epoll, this.#events, 2, 0) >= 0) return;
+      const code = errno();
+      if (code !== EINTR) throw new BpfError("wait for ring buffer", code);
+    }
   }
 
   /** True once `interrupt()` (or `close()`) was called. */

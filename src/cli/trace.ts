@@ -11,6 +11,7 @@ import { RingReader } from "../bpf/ring_reader.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter } from "../output/writer.ts";
 import { btfPath, checkEnvironment } from "./environment.ts";
+import { onStopSignals } from "./stop_signals.ts";
 
 /** What a subcommand hands to {@linkcode trace}. */
 export interface TraceSpec<Event> {
@@ -54,7 +55,6 @@ const POLL_MS = 1000;
  * cycles (100 a second) whatever the event rate.
  */
 const BATCH_MS = 10;
-const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 /** How long a stop may take to print what is pending before the process just exits. */
 const STOP_GRACE_MS = 150;
 
@@ -97,7 +97,9 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
     // anyway. Exiting closes the BPF descriptors, which detaches everything.
     Deno.unrefTimer(setTimeout(() => Deno.exit(0), STOP_GRACE_MS));
   };
-  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
+  // A stop sent earlier, even during start-up, is delivered here (stop_signals.ts),
+  // and the loop below then ends at once: the header may be printed, nothing more.
+  using _signals = onStopSignals(stop);
   // Every count only grows; each report gives what is new and the running total.
   const unprinted: Record<string, (n: number, total: number) => string> = {
     lost_events: (n, total) => `lost ${n} events (${total} in total): the ring buffer was full`,
@@ -146,8 +148,6 @@ export async function trace<Event>(spec: TraceSpec<Event>): Promise<number> {
   } catch (error) {
     if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
     // The reader of stdout went away (e.g. `| head`): a normal end.
-  } finally {
-    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, stop);
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 /**
  * The libc functions tcptools calls directly: anonymous memory files for the
- * embedded libraries, epoll for waiting on ring buffers, clocks, errno.
+ * embedded libraries, epoll for waiting on ring buffers, clocks, errno, the
+ * signal mask.
  *
  * @module
  */
@@ -13,13 +14,17 @@ export const libcSymbols = {
   epoll_create1: { parameters: ["i32"], result: "i32" },
   /** int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event); */
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
-  /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+  /** int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout,
+   *                  const sigset_t *sigmask);
    * Runs on a worker thread so that waiting never blocks the event loop. */
-  epoll_wait: {
-    parameters: ["i32", "buffer", "i32", "i32"],
+  epoll_pwait: {
+    parameters: ["i32", "buffer", "i32", "i32", "buffer"],
     result: "i32",
     nonblocking: true,
   },
+  /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+   * On the calling thread, so that its errno can be read after it. */
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   /** int eventfd(unsigned int initval, int flags); */
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count); */
@@ -28,6 +33,8 @@ export const libcSymbols = {
   close: { parameters: ["i32"], result: "i32" },
   /** int clock_gettime(clockid_t clockid, struct timespec *tp); */
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset); */
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
