@@ -6,7 +6,7 @@
  */
 import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
 import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
-import { BatchWriter } from "../output/writer.ts";
+import { BatchWriter, OutputError } from "../output/writer.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError, UsageError } from "./errors.ts";
 import { ArgumentError, HelpRequested } from "./parser.ts";
@@ -21,6 +21,11 @@ const SUBCOMMANDS: Record<string, { run(argv: string[]): Promise<number>; what: 
   connlat: { run: connlat, what: "active TCP opens with their SYN-to-answer latency (tcpconnlat)" },
   life: { run: life, what: "one line per TCP session when it closes (tcplife)" },
 };
+
+/** The subcommand called `name`; only the table's own entries (not "constructor"). */
+function subcommand(name: string | undefined) {
+  return name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+}
 
 const HELP = `usage: tcptools <command> [options]
 
@@ -37,6 +42,12 @@ Run 'tcptools <command> --help' for the options of a command.
 `;
 
 function hint(error: BpfError): string {
+  if (error.code === Errno.ENOMEM) {
+    // Since Linux 5.11 BPF maps and programs are charged to the memory cgroup.
+    return "not enough memory for the BPF maps and programs: raise the memory limit " +
+      "(the cgroup's memory.max or memory.limit_in_bytes; ulimit -l before Linux 5.11) " +
+      "or lower --ring-kb";
+  }
   const refused = error.code === Errno.EPERM || error.code === Errno.EACCES;
   if (error.operation.startsWith("attach")) {
     return refused
@@ -59,7 +70,10 @@ function describe(error: unknown): { line: string; status: number; usage?: strin
   if (error instanceof UsageError) {
     return { line: `error: ${error.message}\nTry 'tcptools --help'.`, status: 2 };
   }
-  if (error instanceof EnvironmentError || error instanceof LibraryLoadError) {
+  if (
+    error instanceof EnvironmentError || error instanceof LibraryLoadError ||
+    error instanceof OutputError
+  ) {
     return { line: error.message, status: 1 };
   }
   if (error instanceof BpfError) {
@@ -100,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       await print(`tcptools ${VERSION}\n`);
       return 0;
     }
-    const sub = SUBCOMMANDS[command];
+    const sub = subcommand(command);
     if (sub === undefined) throw new UsageError(`unknown command '${command}'`);
     return await sub.run(rest);
   } catch (error) {
@@ -110,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (Deno.env.get("TCPTOOLS_DEBUG")) console.error(error);
     const { line, status, usage = "" } = describe(error);
-    const prefix = command && SUBCOMMANDS[command] ? `tcptools ${command}` : "tcptools";
+    const prefix = subcommand(command) ? `tcptools ${command}` : "tcptools";
     Deno.stderr.writeSync(new TextEncoder().encode(`${usage}${prefix}: ${line}\n`));
     return status;
   }
