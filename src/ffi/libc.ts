@@ -1,7 +1,7 @@
 /**
- * The libc functions tcptools calls directly: anonymous memory files for the
- * embedded libraries, epoll for waiting on ring buffers, clocks, errno, the
- * signal mask.
+ * The libc functions tcptools calls directly: anonymous memory and temporary
+ * files for the embedded libraries, epoll for waiting on ring buffers, clocks,
+ * errno, the signal mask.
  *
  * @module
  */
@@ -10,6 +10,8 @@
 export const libcSymbols = {
   /** int memfd_create(const char *name, unsigned int flags); */
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int open(const char *pathname, int flags, mode_t mode); */
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   /** int epoll_create1(int flags); */
   epoll_create1: { parameters: ["i32"], result: "i32" },
   /** int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event); */
