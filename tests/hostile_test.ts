@@ -331,6 +331,21 @@ Deno.test({
 });
 
 Deno.test({
+  name: `a TZ that names a file is not passed on (a FIFO would hang the start) ${LAUNCHER_ONLY}`,
+  ignore: !binary,
+  fn: async () => {
+    using dir = tempDir("tz");
+    const fifo = join(dir.path, "zone");
+    new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+    for (const tz of [fifo, `:${fifo}`]) {
+      const run = await traceThrough([], { env: { TZ: tz } });
+      assertTraced(run);
+      assert.equal(run.stderr, "");
+    }
+  },
+});
+
+Deno.test({
   name:
     `a stop signal at any moment of start-up ends with status 0 and nothing loaded ${LAUNCHER_ONLY}`,
   ignore: !binary,

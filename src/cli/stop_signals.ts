@@ -18,9 +18,10 @@ const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
 /**
  * Unblocks the stop signals on this thread, the runtime's main thread. The
- * runtime's other threads keep the launcher's mask, so a signal for the
- * process is delivered here, where Deno's handler runs. (Worker threads
- * that this thread starts later inherit the unblocked mask.)
+ * runtime's other threads keep the launcher's mask (seen: the FFI worker
+ * threads too, whose waits open it themselves, see bpf/ring_reader.ts), so a
+ * signal for the process is delivered here or to a waiting worker, and Deno's
+ * handler turns it into a listener call either way.
  */
 function unblockStopSignals(): void {
   const set = new BigUint64Array(16); // sigset_t: 1024 bits; signal n is bit n - 1
