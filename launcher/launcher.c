@@ -28,6 +28,10 @@
  * opens the app as /proc/self/fd/<app> (there is no other way to hand a
  * memfd to `deno run` as its main module).
  *
+ * Before the runtime starts it blocks the stop signals (block_stop_signals()),
+ * raises the resource limits V8 cannot start without (raise_limits()), and
+ * replaces the environment by an allow-listed one (clean_environment()).
+ *
  * Errors are one line on stderr and exit status 1.
  */
 #define _GNU_SOURCE
@@ -40,7 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -81,7 +87,7 @@
  *   --ext=js     /proc/self/fd/N has no extension to infer the type from.
  *   -q           Deno prints nothing of its own (downloads, warnings); the
  *                app's output, and its uncaught errors, are unaffected.
- *   --no-code-cache  the cache directory is unwritable (set_deno_dir()).
+ *   --no-code-cache  the cache directory is unwritable (clean_environment()).
  *   --v8-flags=--max-semi-space-size=4
  *                bounds V8's young generation (default up to 3 x 16 MB).
  *                The tracer's garbage is many short strings per batch; with
@@ -257,27 +263,166 @@ static int exec_fd(int fd, int reopen, char **argv)
 }
 
 /*
- * DENO_DIR, Deno's cache directory, is always set, to a directory nobody can
- * create, whatever the user's DENO_DIR says:
- *   - Without it Deno 2.9.6 needs a home directory: with HOME unset and no
- *     passwd entry (env -i in a minimal chroot or container) it exits with
- *     "Could not resolve global Deno cache directory".
- *   - Deno writes into it on every run, even for a bundle (sqlite caches). A
- *     tracer copied onto a server must not leave files behind (or mix them
- *     into a Deno user's cache, root-owned under sudo).
- *   - An unwritable one costs only the V8 code cache (~35 ms per start, which
- *     keeps startup within budget; --no-code-cache then skips even trying):
- *     Deno keeps its other caches in memory (tested with HOME unset,
- *     unwritable HOME, read-only root). It says so on stderr, three lines
- *     of "Failed to open cache file", but only when stderr is a terminal:
- *     DENO_LOG (below) silences exactly that module.
- * Nobody, not even root, can create a directory in procfs, and /proc is
- * known to be procfs here since /proc/self/exe opened. (/dev/null/x would do
- * too, but a minimal chroot may lack /dev and then root could create it.)
+ * Directories for an unnamed file when no memfd can be had: root's own
+ * tmpfs and /tmp, never $TMPDIR. Whoever owns a directory controls what its
+ * names lead to (and a FUSE mount there controls the bytes read back), so a
+ * user's TMPDIR under sudo -E would choose what root writes and executes.
+ * The file itself has no name (O_TMPFILE, or mkostemp and unlink at once).
  */
-static void set_deno_dir(void)
+static const char *const TEMP_DIRS[] = {"/dev/shm", "/tmp"};
+#define N_TEMP_DIRS (sizeof TEMP_DIRS / sizeof TEMP_DIRS[0])
+
+/*
+ * SIGINT, SIGTERM and SIGHUP stay blocked from here until the app has its
+ * handlers (src/trace/stop_signals.ts unblocks them): the mask survives exec
+ * and is inherited by the runtime's threads, so a stop sent while the
+ * runtime boots or the programs attach waits, pending, and then ends the
+ * trace cleanly (status 0) instead of killing the process by the signal.
+ */
+static void block_stop_signals(void)
 {
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * Measured with Deno 2.9.6: with fewer than ~34 open files it panics or
+ * libbpf fails mid-trace (2 CPUs; more CPUs need no more); under an address
+ * space limit below ~35 GiB V8 aborts with "Oilpan: CagedHeap reservation"
+ * (it reserves, not commits, a 32 GiB cage) and a C stack trace. The
+ * minimums below leave a margin.
+ */
+#define MIN_OPEN_FILES 64
+#define MIN_ADDRESS_SPACE (40ULL << 30)
+
+/*
+ * Raises the soft limit on open files to the hard one, as most daemons do
+ * (the runtime never uses select(), whose fd_set a high limit would break),
+ * and a soft address-space limit (ulimit -v) that V8 cannot start under as
+ * far as the hard one allows. Dies with one line if a hard limit is too low.
+ */
+static void raise_limits(void)
+{
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+		if (lim.rlim_cur < lim.rlim_max) {
+			lim.rlim_cur = lim.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &lim);
+		}
+		if (lim.rlim_max < MIN_OPEN_FILES)
+			die("the hard limit on open files is %llu (ulimit -Hn): it needs at least %d",
+			    (unsigned long long)lim.rlim_max, MIN_OPEN_FILES);
+	}
+	if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur < MIN_ADDRESS_SPACE) {
+		if (lim.rlim_max < MIN_ADDRESS_SPACE)
+			die("the hard address space limit is %llu KiB (ulimit -Hv): it needs at "
+			    "least %llu KiB (the runtime reserves 32 GiB it does not use)",
+			    (unsigned long long)lim.rlim_max >> 10, MIN_ADDRESS_SPACE >> 10);
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_AS, &lim);
+	}
+}
+
+/*
+ * True for a value that can name nothing outside the system's own data
+ * (zoneinfo, locales): no absolute path, no "..". glibc opens TZ=/x or
+ * TZ=:/x as a file, and a FIFO there would hang the start.
+ */
+static int names_system_data(const char *value)
+{
+	if (*value == ':')
+		value++;
+	return *value != '/' && strstr(value, "..") == NULL;
+}
+
+/*
+ * Whether the runtime gets this NAME=value. The rest of the environment is
+ * hostile input (sudo -E, su -m, a root shell with a user's variables): the
+ * DENO_* variables alone let it write files through symlinks
+ * (DENO_V8_FLAGS=--logfile, DENO_AUDIT_PERMISSIONS), create directories
+ * (DENO_COVERAGE_DIR) or send telemetry (OTEL_DENO); LD_* and GLIBC_TUNABLES
+ * steer the dynamic loader; HOME leads Deno to read $HOME/.npmrc.
+ *   TCPTOOLS_*   the program's own settings (README, "Environment variables")
+ *   COLUMNS      the width of --help
+ *   TERM, NO_COLOR  whether Deno colours an uncaught error
+ *   TZ           local time for -T
+ *   LANG, LANGUAGE, LC_*  the locale (as TZ, only names of system data)
+ */
+static int allowed(const char *entry)
+{
+	static const char *const exact[] = {"COLUMNS=", "TERM=", "NO_COLOR="};
+	static const char *const system_data[] = {"TZ=", "LANG=", "LANGUAGE=", "LC_"};
+	if (strncmp(entry, "TCPTOOLS_", 9) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+		if (strncmp(entry, exact[i], strlen(exact[i])) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof system_data / sizeof system_data[0]; i++) {
+		const char *eq = strchr(entry, '=');
+		if (eq && strncmp(entry, system_data[i], strlen(system_data[i])) == 0)
+			return names_system_data(eq + 1);
+	}
+	return 0;
+}
+
+/*
+ * The environment the runtime starts with: the allowed variables, plus
+ *   DENO_NO_UPDATE_CHECK=1  Deno 2.9.6 checks dl.deno.land for a new
+ *       release on `deno run` when stderr is a terminal (seen with
+ *       strace); the runtime is pinned by the build, and a tracer must
+ *       not make DNS queries or print "new release" notices.
+ *   DENO_DISABLE_NODE_SHIM=1  when no `node` is on PATH, Deno 2.9.6
+ *       symlinks DENO_DIR/node_compat_bin/node to its own executable
+ *       and prepends that directory to the app's PATH. Here the link
+ *       would point at "/memfd:tcptools (deleted)".
+ *   DENO_DIR=/proc/tcptools-no-cache  Deno's cache directory, one nobody,
+ *       not even root, can create (procfs; /proc is known to be procfs
+ *       since /proc/self/exe opened):
+ *     - without it Deno 2.9.6 needs a home directory: with HOME unset and
+ *       no passwd entry (env -i in a minimal chroot or container) it exits
+ *       with "Could not resolve global Deno cache directory";
+ *     - Deno writes into it on every run, even for a bundle (sqlite
+ *       caches); a tracer copied onto a server must not leave files behind;
+ *     - an unwritable one costs only the V8 code cache (~35 ms per start;
+ *       --no-code-cache then skips even trying): Deno keeps its other
+ *       caches in memory.
+ *   HOME=/proc/tcptools-no-home  Deno 2.9.6 opens $HOME/.npmrc on every
+ *       start, even with --no-npm: a FIFO there hangs it, a link to
+ *       /dev/zero grows it without bound. Nothing can exist under this one.
+ *   DENO_LOG=error,deno::cache::cache_db=off  Deno's log filter: errors
+ *       only, as -q, but none from the cache database module, whose three
+ *       "Failed to open cache file" lines (for the DENO_DIR above) would
+ *       greet every user in a terminal. Uncaught errors still print.
+ * DENO_NO_PACKAGE_JSON is not set: --no-config already stops package.json
+ * discovery (tested). PATH is not passed: the program runs no commands.
+ * These variables are visible to the app and its children.
+ */
+static void clean_environment(void)
+{
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **kept = calloc(n + 1, sizeof *kept);
+	if (!kept)
+		die("out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (allowed(environ[i]))
+			kept[k++] = environ[i];
+	/* The strings themselves are on the stack the kernel gave us: they stay. */
+	clearenv();
+	for (size_t i = 0; i < k; i++)
+		putenv(kept[i]);
+	free(kept);
+	setenv("DENO_NO_UPDATE_CHECK", "1", 1);
+	setenv("DENO_DISABLE_NODE_SHIM", "1", 1);
 	setenv("DENO_DIR", "/proc/tcptools-no-cache", 1);
+	setenv("HOME", "/proc/tcptools-no-home", 1);
+	setenv("DENO_LOG", "error,deno::cache::cache_db=off", 1);
 }
 
 /*
@@ -310,6 +455,7 @@ static void die_no_interpreter(int self, uint64_t runtime_off)
 
 int main(int argc, char **argv)
 {
+	block_stop_signals();
 	/*
 	 * If we were started with stdin, stdout or stderr closed, the fds
 	 * opened below would take their numbers and the runtime would print
@@ -319,6 +465,8 @@ int main(int argc, char **argv)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
 		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
 			break;
+
+	raise_limits();
 
 	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
@@ -349,10 +497,11 @@ int main(int argc, char **argv)
 	int err;
 	if (app < 0) {
 		/* No memfd at all (pre-3.17 kernel or seccomp): an unnamed file. */
-		const char *tmp = getenv("TMPDIR");
-		app = make_unnamed_file(tmp && *tmp ? tmp : "/tmp");
+		for (size_t i = 0; i < N_TEMP_DIRS && app < 0; i++)
+			app = make_unnamed_file(TEMP_DIRS[i]);
 		if (app < 0)
-			die("cannot create a file for the embedded app: %s", strerror(errno));
+			die("cannot create a file for the embedded app in /dev/shm or /tmp: %s",
+			    strerror(errno));
 		/* make_unnamed_file sets close-on-exec: clear it for this one. */
 		fcntl(app, F_SETFD, 0);
 	}
@@ -377,34 +526,7 @@ int main(int argc, char **argv)
 		args[k++] = argv[i];
 	args[k] = NULL;
 
-	/*
-	 * Environment: the user's, plus
-	 *   DENO_NO_UPDATE_CHECK=1  Deno 2.9.6 checks dl.deno.land for a new
-	 *       release on `deno run` when stderr is a terminal (seen with
-	 *       strace); the runtime is pinned by the build, and a tracer must
-	 *       not make DNS queries or print "new release" notices.
-	 *   DENO_DISABLE_NODE_SHIM=1  when no `node` is on PATH, Deno 2.9.6
-	 *       symlinks DENO_DIR/node_compat_bin/node to its own executable
-	 *       and prepends that directory to the app's PATH. Here the link
-	 *       would point at "/memfd:tcptools (deleted)", and with PATH unset
-	 *       (env -i) the app's PATH would become that directory alone, so
-	 *       commands it runs by name would no longer be found.
-	 *   DENO_DIR  see set_deno_dir().
-	 *   DENO_LOG=error,deno::cache::cache_db=off  Deno's log filter: errors
-	 *       only, as -q, but none from the cache database module, whose
-	 *       "Failed to open cache file" lines (see set_deno_dir()) would
-	 *       greet every user in a terminal. Uncaught errors still print.
-	 * DENO_NO_PACKAGE_JSON is not set: --no-config already stops package.json
-	 * discovery (tested), and the variable would leak into any deno the app
-	 * runs. Note that Deno looks for deno.json/package.json from the main
-	 * module's directory up (/proc/self/fd, /proc, /), not from the cwd.
-	 *
-	 * These variables are visible to the app and its children.
-	 */
-	setenv("DENO_NO_UPDATE_CHECK", "1", 1);
-	setenv("DENO_DISABLE_NODE_SHIM", "1", 1);
-	setenv("DENO_LOG", "error,deno::cache::cache_db=off", 1);
-	set_deno_dir();
+	clean_environment();
 
 	/*
 	 * 1. The runtime mapped in place from this file, like exec would but
@@ -434,16 +556,13 @@ int main(int argc, char **argv)
 	}
 
 	/*
-	 * 3. Fallback: an unnamed 0700 file in $TMPDIR, then /tmp. It costs a
+	 * 3. Fallback: an unnamed 0700 file in /dev/shm, then /tmp. It costs a
 	 * write of the runtime to that filesystem and fails on noexec mounts,
 	 * but it leaves nothing behind: it has no name before exec, and the
 	 * kernel frees it when the process exits.
 	 */
-	const char *dirs[] = {getenv("TMPDIR"), "/tmp"};
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		const char *dir = dirs[i];
-		if (!dir || !*dir || (i > 0 && dirs[0] && strcmp(dirs[0], dir) == 0))
-			continue;
+	for (size_t i = 0; i < N_TEMP_DIRS; i++) {
+		const char *dir = TEMP_DIRS[i];
 		used = (int)strlen(why);
 		int fd = make_unnamed_file(dir);
 		if (fd < 0) {

@@ -36,13 +36,28 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs tcptools to completion (for flag errors, --help and the like). */
+/**
+ * Runs tcptools to completion (for flag errors, --help and the like); after
+ * `timeoutMs`, if given, it is killed (SIGKILL: a hang then fails the test).
+ */
 export async function runTcptools(
   args: string[],
   env: Record<string, string> = {},
+  timeoutMs?: number,
 ): Promise<Finished> {
   const [cmd, argv] = tcptools(args);
-  const out = await new Deno.Command(cmd, { args: argv, env, stdin: "null" }).output();
+  const child = new Deno.Command(cmd, {
+    args: argv,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const out = await child.output();
+  clearTimeout(timer);
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
@@ -147,6 +162,26 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** IDs of the BPF programs, links and maps loaded in the kernel now. */
+export function bpfObjects(): Set<string> {
+  const ids = new Set<string>();
+  for (const kind of ["prog", "link", "map"]) {
+    const out = new Deno.Command("bpftool", { args: ["-j", kind, "show"] }).outputSync();
+    for (const o of JSON.parse(decoder.decode(out.stdout)) as { id: number }[]) {
+      ids.add(`${kind} ${o.id}`);
+    }
+  }
+  return ids;
+}
+
+/** Asserts that nothing is loaded that was not in `before` (from {@linkcode bpfObjects}). */
+export async function assertUnloaded(before: Set<string>): Promise<void> {
+  // The kernel frees programs and maps after an RCU grace period: allow it a moment.
+  const left = () => [...bpfObjects()].filter((id) => !before.has(id));
+  await until("the kernel to free what the tracers loaded", () => left().length === 0, 5000)
+    .catch(() => assert.deepEqual(left(), []));
 }
 
 /** A running tracer. */

@@ -6,21 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
-import { exchange, tcptools, Tracer, until } from "./harness.ts";
+import { assertUnloaded, bpfObjects, exchange, tcptools, Tracer, until } from "./harness.ts";
 import { reportedTotal } from "../scripts/stderr_reports.ts";
 import { TOOLS } from "../src/tools/registry.ts";
-
-/** IDs of the BPF programs, links and maps loaded in the kernel now. */
-function bpfObjects(): Set<string> {
-  const ids = new Set<string>();
-  for (const kind of ["prog", "link", "map"]) {
-    const out = new Deno.Command("bpftool", { args: ["-j", kind, "show"] }).outputSync();
-    for (const o of JSON.parse(new TextDecoder().decode(out.stdout)) as { id: number }[]) {
-      ids.add(`${kind} ${o.id}`);
-    }
-  }
-  return ids;
-}
 
 Deno.test("every tool stops on SIGINT, SIGTERM and SIGHUP with status 0 and unloads everything", async () => {
   const before = bpfObjects();
@@ -37,10 +25,7 @@ Deno.test("every tool stops on SIGINT, SIGTERM and SIGHUP with status 0 and unlo
       assert.ok(ms < 2000, `${tool} took ${ms.toFixed(0)} ms to stop on ${signal}`);
     }
   }
-  // The kernel frees programs and maps after an RCU grace period: allow it a moment.
-  const left = () => [...bpfObjects()].filter((id) => !before.has(id));
-  await until("the kernel to free what the tracers loaded", () => left().length === 0, 5000)
-    .catch(() => assert.deepEqual(left(), []));
+  await assertUnloaded(before);
 });
 
 Deno.test("every tool ends quietly when its stdout is closed", async () => {

@@ -47,6 +47,6 @@ export function openCgroupV2Root(): CgroupRoot {
       "to attach to its root",
       (mount) => checked(libc().openat(mount, cString("."), flags), "open the cgroup2 mount"),
     )
-    : checked(libc().open(cString(path), flags), `open ${path}`);
+    : checked(libc().open(cString(path), flags, 0), `open ${path}`);
   return { fd, [Symbol.dispose]: () => libc().close(fd) };
 }

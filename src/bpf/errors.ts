@@ -33,6 +33,7 @@ export const Errno = {
   EPERM: 1,
   ENOENT: 2,
   ESRCH: 3,
+  ENOMEM: 12,
   EACCES: 13,
   EINVAL: 22,
   ENOTSUP: 95,

@@ -33,6 +33,8 @@ const SC_PAGESIZE = 30;
 const BPF_RINGBUF_BUSY_BIT = 0x80000000;
 const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
 const BPF_RINGBUF_HDR_SZ = 8;
+/** An empty sigset_t (1024 bits). */
+const NO_SIGNALS = new Uint8Array(128);
 
 /** Receives one record; must not keep the view after returning. */
 export type RecordHandler = (record: DataView) => void;
@@ -121,10 +123,30 @@ export class RingReader {
    */
   async wait(timeoutMs: number): Promise<"woken" | "timeout" | "interrupted"> {
     if (this.#interrupted) return "interrupted";
-    const rc = await libc().epoll_wait(this.#epoll, this.#events, 2, timeoutMs);
-    if (rc < 0 && errno() !== EINTR) throw new BpfError("wait for ring buffer", errno());
+    // The worker thread may have the stop signals blocked (the launcher's mask,
+    // see src/trace/stop_signals.ts): while it waits, it takes any signal.
+    const rc = await libc().epoll_pwait(this.#epoll, this.#events, 2, timeoutMs, NO_SIGNALS);
+    // The wait ran on a worker thread, whose errno is out of reach from here.
+    // With our own valid descriptors and buffer, -1 there means a signal or a
+    // stop (SIGSTOP, then SIGCONT) interrupted it (epoll waits are never
+    // restarted): ask again without waiting, on this thread, where a real
+    // failure shows with its errno; then the caller waits again.
+    if (rc < 0 && !this.#interrupted) return this.#poll() > 0 ? "woken" : "timeout";
     if (this.#interrupted) return "interrupted";
     return rc > 0 ? "woken" : "timeout";
+  }
+
+  /**
+   * epoll_wait without a timeout on this thread; returns how many descriptors
+   * are ready, throws what a failure's errno says.
+   */
+  #poll(): number {
+    for (;;) {
+      const rc = libc().epoll_wait(this.#epoll, this.#events, 2, 0);
+      if (rc >= 0) return rc;
+      const code = errno();
+      if (code !== EINTR) throw new BpfError("wait for ring buffer", code);
+    }
   }
 
   /** True once `interrupt()` (or `close()`) was called. */

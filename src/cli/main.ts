@@ -6,7 +6,7 @@
  */
 import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
 import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
-import { BatchWriter } from "../output/writer.ts";
+import { BatchWriter, OutputError } from "../output/writer.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError } from "../trace/environment.ts";
 import { findTool, TOOLS } from "../tools/registry.ts";
@@ -29,6 +29,12 @@ Run 'tcptools <command> --help' for the options of a command.
 `;
 
 function hint(error: BpfError, tool: AnyTool | undefined): string {
+  if (error.code === Errno.ENOMEM) {
+    // Since Linux 5.11 BPF maps and programs are charged to the memory cgroup.
+    return "not enough memory for the BPF maps and programs: raise the memory limit " +
+      "(the cgroup's memory.max or memory.limit_in_bytes; ulimit -l before Linux 5.11) " +
+      "or lower --ring-kb";
+  }
   const refused = error.code === Errno.EPERM || error.code === Errno.EACCES;
   // Finding, opening or attaching to a syscalls:* tracefs event (src/bpf/tracepoint.ts).
   if (error.operation.startsWith("mount a private tracefs") && refused) {
@@ -63,7 +69,10 @@ function describe(
   if (error instanceof UsageError) {
     return { line: `error: ${error.message}\nTry 'tcptools --help'.`, status: 2 };
   }
-  if (error instanceof EnvironmentError || error instanceof LibraryLoadError) {
+  if (
+    error instanceof EnvironmentError || error instanceof LibraryLoadError ||
+    error instanceof OutputError
+  ) {
     return { line: error.message, status: 1 };
   }
   if (error instanceof BpfError) {

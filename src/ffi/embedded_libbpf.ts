@@ -5,7 +5,7 @@
  * and opened as /proc/self/fd/N. They are opened in dependency order, so when
  * libbpf asks for libelf.so.1 the dynamic loader finds the already loaded
  * object with that soname instead of searching the disk. Where a memory file
- * cannot be created, a private temporary file (removed right after) is used.
+ * cannot be created or mapped, an unnamed temporary file is used the same way.
  * TCPTOOLS_LIBBPF=/path/to/libbpf.so.1 opens a system libbpf instead.
  *
  * @module
@@ -15,6 +15,25 @@ import { cString, errno, errorText, libc } from "./libc.ts";
 import { type Libbpf, libbpfSymbols, printCallbackDefinition } from "./libbpf.ts";
 
 const MFD_CLOEXEC = 0x1;
+const O_RDWR = 0x2;
+const O_CLOEXEC = 0x80000;
+const O_TMPFILE = 0x410000; // __O_TMPFILE | O_DIRECTORY
+
+/**
+ * Where a library's bytes can go, in order of preference: each place makes
+ * an open file that has no name, so nobody else can reach it between our
+ * write and the loader's read. The temporary files are made in root's own
+ * /dev/shm and /tmp, never $TMPDIR, whose owner (a user, under sudo -E) could
+ * lead names there anywhere (symbolic links) or serve the bytes read back (a
+ * FUSE mount). Each returns the fd, or -1 with errno set.
+ */
+const PLACES: [string, (soname: string) => number][] = [
+  ["memory file", (soname) => libc().memfd_create(cString(soname), MFD_CLOEXEC)],
+  ...["/dev/shm", "/tmp"].map((dir): [string, (soname: string) => number] => [
+    `unnamed file in ${dir}`,
+    () => libc().open(cString(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, 0o700),
+  ]),
+];
 
 let opened: Deno.DynamicLibrary<typeof libbpfSymbols> | undefined;
 /** Dependencies stay open as long as libbpf does. */
@@ -29,40 +48,33 @@ export class LibraryLoadError extends Error {
 }
 
 /**
- * Opens the embedded libraries in order, each from a memory file, or from a
- * private temporary file where the memory file cannot be created or mapped
- * executable. Memory files stay open until every library is loaded: the
- * loader identifies a library by its path, so a reused /proc/self/fd/N would
- * be taken for the earlier one.
+ * Opens the embedded libraries in order, each from the first place (see
+ * PLACES) where it can be written and then loaded. The files stay open until
+ * every library is loaded: the loader identifies a library by its path, so a
+ * reused /proc/self/fd/N would be taken for the earlier one.
  */
 function openEmbedded(): Deno.DynamicLibrary<typeof libbpfSymbols> {
   const fds: number[] = [];
-  let dir: string | undefined;
   const open = <S extends Deno.ForeignLibraryInterface>(soname: string, symbols: S) => {
     const bytes = Uint8Array.fromBase64(libraries[soname]);
     const tried: string[] = [];
-    const fd = libc().memfd_create(cString(soname), MFD_CLOEXEC);
-    if (fd >= 0) {
+    for (const [place, create] of PLACES) {
+      const fd = create(soname);
+      if (fd < 0) {
+        tried.push(`${place}: ${errorText(errno())}`);
+        continue;
+      }
       fds.push(fd);
+      // /proc/self/fd/N reopens this very file, whatever it is named (nothing).
       const path = `/proc/self/fd/${fd}`;
       try {
         Deno.writeFileSync(path, bytes);
         return Deno.dlopen(path, symbols);
       } catch (error) {
-        tried.push(`memory file: ${(error as Error).message}`);
+        tried.push(`${place}: ${(error as Error).message}`);
       }
-    } else {
-      tried.push(`memfd_create: ${errorText(errno())}`);
     }
-    try {
-      dir ??= Deno.makeTempDirSync({ prefix: "tcptools-" });
-      const path = `${dir}/${soname}`;
-      Deno.writeFileSync(path, bytes, { mode: 0o500 });
-      return Deno.dlopen(path, symbols);
-    } catch (error) {
-      tried.push(`temporary file: ${(error as Error).message}`);
-      throw new LibraryLoadError(`cannot load the embedded ${soname} (${tried.join("; ")})`);
-    }
+    throw new LibraryLoadError(`cannot load the embedded ${soname} (${tried.join("; ")})`);
   };
   try {
     const sonames = Object.keys(libraries);
@@ -71,7 +83,6 @@ function openEmbedded(): Deno.DynamicLibrary<typeof libbpfSymbols> {
     return open(last, libbpfSymbols);
   } finally {
     for (const fd of fds) libc().close(fd); // the loader keeps its own mappings
-    if (dir !== undefined) Deno.removeSync(dir, { recursive: true });
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * The libc functions tcptools calls directly: anonymous memory files for the
- * embedded libraries, epoll for waiting on ring buffers, clocks, errno, and
- * the system calls that open a tracefs event (x86-64 numbers, through
- * syscall()).
+ * The libc functions tcptools calls directly: anonymous memory and temporary
+ * files for the embedded libraries, epoll and mmap for reading ring buffers,
+ * clocks, errno, the signal mask, and the system calls that open a tracefs
+ * event or a detached mount (x86-64 numbers, through syscall()).
  *
  * @module
  */
@@ -11,23 +11,27 @@
 export const libcSymbols = {
   /** int memfd_create(const char *name, unsigned int flags); */
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int open(const char *pathname, int flags, mode_t mode); */
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   /** int epoll_create1(int flags); */
   epoll_create1: { parameters: ["i32"], result: "i32" },
   /** int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event); */
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
-  /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+  /** int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout,
+   *                  const sigset_t *sigmask);
    * Runs on a worker thread so that waiting never blocks the event loop. */
-  epoll_wait: {
-    parameters: ["i32", "buffer", "i32", "i32"],
+  epoll_pwait: {
+    parameters: ["i32", "buffer", "i32", "i32", "buffer"],
     result: "i32",
     nonblocking: true,
   },
+  /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+   * On the calling thread, so that its errno can be read after it. */
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   /** int eventfd(unsigned int initval, int flags); */
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count); */
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  /** int open(const char *pathname, int flags); */
-  open: { parameters: ["buffer", "i32"], result: "i32" },
   /** int openat(int dirfd, const char *pathname, int flags); */
   openat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // The new mount API through syscall(2) (glibc has wrappers only from 2.36);
@@ -63,6 +67,8 @@ export const libcSymbols = {
     parameters: ["i64", "buffer", "i64", "i64", "i64", "u64"],
     result: "i64",
   },
+  /** int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset); */
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */

@@ -12,6 +12,14 @@ export interface Sink {
   write(bytes: Uint8Array): Promise<number>;
 }
 
+/** Writing the output failed for a reason other than a reader that went away. */
+export class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OutputError";
+  }
+}
+
 /** Collects lines and writes them together. */
 export class BatchWriter {
   #lines: string[] = [];
@@ -31,14 +39,23 @@ export class BatchWriter {
     return this.#lines.length;
   }
 
-  /** Writes every queued line; throws Deno.errors.BrokenPipe if the reader went away. */
+  /**
+   * Writes every queued line; throws Deno.errors.BrokenPipe if the reader went
+   * away, an OutputError naming the failed write otherwise (e.g. a full disk).
+   */
   async flush(): Promise<void> {
     if (this.#lines.length === 0) return;
     let bytes = encoder.encode(this.#lines.join("\n") + "\n");
     this.#lines = [];
-    while (bytes.byteLength > 0) {
-      const n = await this.#out.write(bytes);
-      bytes = bytes.subarray(n);
+    try {
+      while (bytes.byteLength > 0) {
+        const n = await this.#out.write(bytes);
+        bytes = bytes.subarray(n);
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.BrokenPipe || !(error instanceof Error)) throw error;
+      // Deno's text ends in " (os error N)": the C library's text is enough.
+      throw new OutputError(`write to stdout: ${error.message.replace(/ \(os error \d+\)$/, "")}`);
     }
   }
 }

@@ -50,14 +50,45 @@ export function checkEnvironment(): void {
       "needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs: run it with sudo",
     );
   }
-  const btf = btfPath();
+  checkBtf(btfPath());
+}
+
+/** Raw BTF starts with 0xeB9F (little-endian u16); libbpf also takes an ELF with a .BTF section. */
+const BTF_MAGIC = [0x9f, 0xeb];
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
+/**
+ * Throws unless `btf` is a regular file that starts like BTF or ELF: libbpf
+ * would block forever opening a FIFO, and report an empty or foreign file as
+ * an unrelated errno (EIO, ESRCH, 4001) at load.
+ */
+function checkBtf(btf: string): void {
+  let info: Deno.FileInfo;
   try {
-    Deno.statSync(btf);
+    info = Deno.statSync(btf);
   } catch {
     throw new EnvironmentError(
       `no kernel BTF at ${btf}: needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, ` +
         "or TCPTOOLS_BTF set to this kernel's BTF file",
     );
+  }
+  const notBtf = (why: string) =>
+    new EnvironmentError(
+      `${btf} is not a BTF file (${why}): set TCPTOOLS_BTF to this kernel's BTF`,
+    );
+  if (!info.isFile) throw notBtf("not a regular file");
+  const start = new Uint8Array(4);
+  let read: number | null;
+  try {
+    using file = Deno.openSync(btf);
+    read = file.readSync(start);
+  } catch (error) {
+    throw new EnvironmentError(`cannot read ${btf}: ${(error as Error).message}`);
+  }
+  const startsWith = (magic: number[]) => magic.every((byte, i) => start[i] === byte);
+  if (!read) throw notBtf("empty");
+  if (!startsWith(BTF_MAGIC) && !(read === 4 && startsWith(ELF_MAGIC))) {
+    throw notBtf("no BTF or ELF header");
   }
 }
 

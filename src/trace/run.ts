@@ -14,6 +14,7 @@ import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import type { Format } from "../output/format.ts";
 import { BatchWriter } from "../output/writer.ts";
 import { btfPath, checkEnvironment, checkNetAdmin } from "./environment.ts";
+import { onStopSignals } from "./stop_signals.ts";
 
 /** What a run needs. */
 export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
@@ -53,7 +54,6 @@ export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
 const BATCH_MS = 200;
 /** Lost and skipped events are looked at this often at most, and this long after activity. */
 const CHECK_MS = 1000;
-const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 /** How long a stop may take to print what is pending before the process just exits. */
 const STOP_GRACE_MS = 150;
 
@@ -93,7 +93,9 @@ export async function trace<Event, P extends ProgramName>(
     // anyway. Exiting closes the BPF descriptors, which detaches everything.
     Deno.unrefTimer(setTimeout(() => Deno.exit(0), STOP_GRACE_MS));
   };
-  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
+  // A stop sent earlier, even during start-up, is delivered here (stop_signals.ts),
+  // and the loop below then ends at once: the header may be printed, nothing more.
+  using _signals = onStopSignals(stop);
   // Every count only grows; each report gives what is new and the running total.
   const unprinted: Record<string, (n: number, total: number) => string> = {
     lost_events: (n, total) => `lost ${n} events (${total} in total): the ring buffer was full`,
@@ -153,8 +155,6 @@ export async function trace<Event, P extends ProgramName>(
   } catch (error) {
     if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
     // The reader of stdout went away (e.g. `| head`): a normal end.
-  } finally {
-    for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, stop);
   }
   return 0;
 }

@@ -1,0 +1,41 @@
+/**
+ * The signals that stop a trace (SIGINT, SIGTERM, SIGHUP), and the one place
+ * that starts listening for them.
+ *
+ * The single-file build's launcher blocks these signals before the runtime
+ * starts (launcher/launcher.c), so that one sent during start-up waits,
+ * pending, instead of killing the process by the signal before there is a
+ * listener. Once the listeners are installed they are unblocked here: a
+ * pending one is then delivered and stops the trace like any later one.
+ *
+ * @module
+ */
+import { libc } from "../ffi/libc.ts";
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const satisfies Deno.Signal[];
+const SIG_UNBLOCK = 1;
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * Unblocks the stop signals on this thread, the runtime's main thread. The
+ * runtime's other threads keep the launcher's mask (seen: the FFI worker
+ * threads too, whose waits open it themselves, see bpf/ring_reader.ts), so a
+ * signal for the process is delivered here or to a waiting worker, and Deno's
+ * handler turns it into a listener call either way.
+ */
+function unblockStopSignals(): void {
+  const set = new BigUint64Array(16); // sigset_t: 1024 bits; signal n is bit n - 1
+  for (const signal of STOP_SIGNALS) set[0] |= 1n << BigInt(SIGNAL_NUMBERS[signal] - 1);
+  libc().pthread_sigmask(SIG_UNBLOCK, set, null);
+}
+
+/** Calls `stop` on each stop signal until the returned object is disposed. */
+export function onStopSignals(stop: () => void): Disposable {
+  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
+  unblockStopSignals();
+  return {
+    [Symbol.dispose]() {
+      for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, stop);
+    },
+  };
+}
