@@ -67,8 +67,10 @@ export const libcSymbols = {
     parameters: ["i64", "buffer", "i64", "i64", "i64", "u64"],
     result: "i64",
   },
-  /** int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset); */
-  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** int sigprocmask(int how, const sigset_t *set, sigset_t *oldset); glibc's changes the
+   * calling thread's mask (rt_sigprocmask), as pthread_sigmask does, and is in libc.so.6 on
+   * every glibc (pthread_sigmask is in libpthread.so.0 before 2.34). */
+  sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */

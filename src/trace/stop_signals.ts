@@ -26,7 +26,7 @@ const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 function unblockStopSignals(): void {
   const set = new BigUint64Array(16); // sigset_t: 1024 bits; signal n is bit n - 1
   for (const signal of STOP_SIGNALS) set[0] |= 1n << BigInt(SIGNAL_NUMBERS[signal] - 1);
-  libc().pthread_sigmask(SIG_UNBLOCK, set, null);
+  libc().sigprocmask(SIG_UNBLOCK, set, null);
 }
 
 /** Calls `stop` on each stop signal until the returned object is disposed. */
