@@ -72,46 +72,64 @@ function invokingUser(): { uid: string; gid: string } | undefined {
 }
 
 /**
- * Starts `argv` in the cgroup, as the user that ran sudo if any (setpriv,
- * with that user's groups); signals to tcptools go to it while it runs.
- * Resolves to its exit status (128+N when killed by signal N).
+ * The command: started once tracing is attached, in its cgroup, as the user
+ * that ran sudo if any (setpriv, with that user's groups). From creation to
+ * disposal, INT, TERM and HUP to tcptools go to the command; one that comes
+ * before the command started ends the run instead, and it never starts.
  */
-export async function runCommand(argv: string[], cgroup: CommandCgroup): Promise<number> {
-  const user = invokingUser();
-  const asUser = user
-    ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--"]
-    : [];
-  const env: Record<string, string> = {};
-  const name = Deno.env.get("SUDO_USER");
-  if (user && name) {
-    // sudo may have set HOME to root's: the command gets its user's.
-    const home = Deno.readTextFileSync("/etc/passwd").split("\n")
-      .map((line) => line.split(":"))
-      .find((fields) => fields[0] === name && fields[2] === user.uid)?.[5];
-    Object.assign(env, { USER: name, LOGNAME: name }, home ? { HOME: home } : {});
+export class TracedCommand implements Disposable {
+  #child: Deno.ChildProcess | undefined;
+  #signalled: Deno.Signal | undefined;
+  readonly #listeners = PASSED_SIGNALS.map((signal) => [signal, () => this.#pass(signal)] as const);
+
+  constructor(readonly argv: string[], readonly cgroup: CommandCgroup) {
+    for (const [signal, listener] of this.#listeners) Deno.addSignalListener(signal, listener);
   }
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("sh", {
-      args: ["-c", ENTER_CGROUP, "sh", cgroup.directory.path, ...asUser, ...argv],
-      env,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-  } catch (error) {
-    throw new EnvironmentError(`cannot start the command: ${error}`);
-  }
-  const pass = (signal: Deno.Signal) => () => {
+
+  #pass(signal: Deno.Signal): void {
+    if (this.#child === undefined) {
+      this.#signalled ??= signal;
+      return;
+    }
     try {
-      child.kill(signal);
+      this.#child.kill(signal);
     } catch { /* it has just exited */ }
-  };
-  const listeners = PASSED_SIGNALS.map((signal) => [signal, pass(signal)] as const);
-  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
-  try {
-    return (await child.status).code;
-  } finally {
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   }
+
+  /** Starts it; resolves to its exit status (128+N when killed by signal N). */
+  async run(): Promise<number> {
+    if (this.#signalled) return 128 + SIGNAL_NUMBERS[this.#signalled];
+    const user = invokingUser();
+    const asUser = user
+      ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--"]
+      : [];
+    try {
+      this.#child = new Deno.Command("sh", {
+        args: ["-c", ENTER_CGROUP, "sh", this.cgroup.directory.path, ...asUser, ...this.argv],
+        env: user ? userEnvironment(user.uid) : {},
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+    } catch (error) {
+      throw new EnvironmentError(`cannot start the command: ${error}`);
+    }
+    return (await this.#child.status).code;
+  }
+
+  [Symbol.dispose](): void {
+    for (const [signal, listener] of this.#listeners) Deno.removeSignalListener(signal, listener);
+  }
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** USER, LOGNAME and HOME of the sudo user (sudo may have set HOME to root's). */
+function userEnvironment(uid: string): Record<string, string> {
+  const name = Deno.env.get("SUDO_USER");
+  if (!name) return {};
+  const home = Deno.readTextFileSync("/etc/passwd").split("\n")
+    .map((line) => line.split(":"))
+    .find((fields) => fields[0] === name && fields[2] === uid)?.[5];
+  return { USER: name, LOGNAME: name, ...(home ? { HOME: home } : {}) };
 }

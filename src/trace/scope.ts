@@ -11,7 +11,7 @@ import type { BpfObject } from "../bpf/object.ts";
 import { openPinnedMap, type PinnedMap } from "../bpf/pinned_map.ts";
 import type { ScopeOptions } from "../cli/args.ts";
 import { UsageError } from "../cli/errors.ts";
-import { CommandCgroup, runCommand } from "./command.ts";
+import { CommandCgroup, TracedCommand } from "./command.ts";
 
 // enum bpf_map_type: the kinds of map bcc's --cgroupmap and --mntnsmap are.
 const BPF_MAP_TYPE_HASH = 1;
@@ -51,17 +51,17 @@ function openKeyMap(flag: string, path: string): PinnedMap {
 export class Scope {
   readonly globals: ScopeGlobals;
   readonly #maps: Record<string, PinnedMap>;
-  readonly #cgroup: CommandCgroup | undefined;
+  readonly #command: TracedCommand | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     readonly options: ScopeOptions,
     maps: Record<string, PinnedMap>,
-    cgroup: CommandCgroup | undefined,
+    command: TracedCommand | undefined,
   ) {
     this.#maps = maps;
-    this.#cgroup = cgroup;
-    const target = cgroup?.directory ?? options.cgroup;
+    this.#command = command;
+    const target = command?.cgroup.directory ?? options.cgroup;
     this.globals = {
       target_cgroup_id: target?.id ?? 0,
       target_cgroup_level: target?.level ?? 0,
@@ -82,7 +82,10 @@ export class Scope {
     try {
       if (options.cgroupmap) maps.cgroupmap = openKeyMap("--cgroupmap", options.cgroupmap);
       if (options.mntnsmap) maps.mntnsmap = openKeyMap("--mntnsmap", options.mntnsmap);
-      return new Scope(options, maps, options.command ? CommandCgroup.create() : undefined);
+      const command = options.command
+        ? new TracedCommand(options.command, CommandCgroup.create())
+        : undefined;
+      return new Scope(options, maps, command);
     } catch (error) {
       for (const map of Object.values(maps)) map[Symbol.dispose]();
       throw error;
@@ -96,7 +99,7 @@ export class Scope {
 
   /** In command mode, signals to tcptools go to the command instead of stopping the run. */
   get passesSignals(): boolean {
-    return this.#cgroup !== undefined;
+    return this.#command !== undefined;
   }
 
   /**
@@ -105,9 +108,9 @@ export class Scope {
    * only a signal or a closed stdout ends it.
    */
   begin(): Promise<number> | undefined {
-    const { command, duration } = this.options;
-    if (command && this.#cgroup) {
-      return runCommand(command, this.#cgroup).then(async (status) => {
+    const { duration } = this.options;
+    if (this.#command) {
+      return this.#command.run().then(async (status) => {
         await new Promise((resolve) => setTimeout(resolve, COMMAND_LINGER_MS));
         return status;
       });
@@ -121,6 +124,7 @@ export class Scope {
   [Symbol.dispose](): void {
     clearTimeout(this.#timer);
     for (const map of Object.values(this.#maps)) map[Symbol.dispose]();
-    this.#cgroup?.[Symbol.dispose]();
+    this.#command?.[Symbol.dispose]();
+    this.#command?.cgroup[Symbol.dispose]();
   }
 }
