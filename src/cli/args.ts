@@ -180,3 +180,23 @@ export function addScopeFlags(parser: CommandParser): void {
       "and exit with its status when it ends",
   });
 }
+
+/** The --help examples of the scope flags, for tool `name`. */
+export function scopeExamples(name: string): [string, string][] {
+  return [
+    [
+      `tcptools ${name} --cgroup /sys/fs/cgroup/system.slice`,
+      "only sockets of that cgroup v2 and below",
+    ],
+    [
+      `tcptools ${name} --cgroupmap /sys/fs/bpf/cgroups`,
+      "only processes of the cgroups in the map",
+    ],
+    [
+      `tcptools ${name} --mntnsmap /sys/fs/bpf/mntns`,
+      "only processes of the mount namespaces in the map",
+    ],
+    [`tcptools ${name} --duration 60`, "stop after a minute"],
+    [`tcptools ${name} --json -- make test`, "run make test, trace only it; exit with its status"],
+  ];
+}

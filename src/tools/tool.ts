@@ -10,7 +10,7 @@
 import type { ProgramGlobals } from "../../gen/assets.ts";
 import type { BpfObject, ProgramName } from "../bpf/object.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
-import { addScopeFlags, type ScopeOptions } from "../cli/args.ts";
+import { addScopeFlags, scopeExamples, type ScopeOptions } from "../cli/args.ts";
 import { CommandParser } from "../cli/parser.ts";
 import type { Format } from "../output/format.ts";
 import { TimeColumns } from "../output/time_columns.ts";
@@ -84,7 +84,7 @@ export function parserOf(
   const parser = new CommandParser({
     prog: `tcptools ${tool.name}`,
     description: tool.description,
-    examples: tool.examples,
+    examples: [...tool.examples, ...scopeExamples(tool.name)],
   });
   tool.flags(parser);
   addScopeFlags(parser);
