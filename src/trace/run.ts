@@ -129,11 +129,15 @@ export async function trace<Event, P extends ProgramName>(
     }
   };
   let status = 0;
+  let endFailed: { error: unknown } | undefined;
   try {
     for (const line of spec.format.header()) out.push(line);
     await out.flush();
     scope.begin()?.then((end) => {
       status = end;
+      reader.interrupt();
+    }, (error) => {
+      endFailed = { error }; // e.g. the command could not start: reported below
       reader.interrupt();
     });
     // Records that came between attaching and the reader's first wait woke nobody.
@@ -160,6 +164,7 @@ export async function trace<Event, P extends ProgramName>(
         checkDue = false;
       }
     }
+    if (endFailed) throw endFailed.error;
     reader.drain(); // what arrived before the signal is still printed
     for (const line of spec.summary?.(object) ?? []) out.push(line);
     await out.flush();
