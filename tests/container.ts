@@ -1,6 +1,7 @@
 /**
  * Two "containers" for the scope tests: each a network namespace and a
- * cgroup of its own, joined by a veth pair; every process started in one
+ * cgroup of its own (A's one level deeper, in a cgroup of its own), joined
+ * by a veth pair; every process started in one
  * also gets its own PID and mount namespaces (unshare), so its PID inside
  * differs from the host PID the tracer reports.
  *
@@ -60,7 +61,12 @@ export function mountNamespaceOf(pid: number): number {
 
 /** Two containers on one veth link; removed when disposed (their processes must have ended). */
 export class ContainerPair {
-  private constructor(readonly a: Container, readonly b: Container) {}
+  private constructor(
+    readonly a: Container,
+    readonly b: Container,
+    /** The parent of A's cgroup. */
+    readonly aboveA: ChildCgroup,
+  ) {}
 
   static async create(): Promise<ContainerPair> {
     const subnet = `10.213.${Deno.pid % 250}`;
@@ -91,9 +97,11 @@ export class ContainerPair {
       await nsB[Symbol.asyncDispose]();
       throw error;
     }
+    const aboveA = ChildCgroup.create();
     return new ContainerPair(
-      new Container(nsA, ChildCgroup.create(), `${subnet}.1`),
+      new Container(nsA, ChildCgroup.create(aboveA.path), `${subnet}.1`),
       new Container(nsB, ChildCgroup.create(), `${subnet}.2`),
+      aboveA,
     );
   }
 
@@ -102,6 +110,7 @@ export class ContainerPair {
       await container.netns[Symbol.asyncDispose](); // deletes the veth pair with it
       container.cgroup[Symbol.dispose]();
     }
+    this.aboveA[Symbol.dispose]();
   }
 }
 

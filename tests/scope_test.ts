@@ -107,12 +107,13 @@ Deno.test("--cgroup, --cgroupmap and --mntnsmap show one container and not the o
   const mountNamespacesOfA = await pinned.map("tt_mntns_a", []);
   const tracers = await Promise.all([
     Tracer.start(["life", "-s", "--cgroup", pair.a.cgroup.path]),
+    Tracer.start(["life", "-s", "--cgroup", pair.aboveA.path]),
     Tracer.start(["life", "-s", "--cgroupmap", cgroupsOfA]),
     Tracer.start(["life", "-s", "--mntnsmap", mountNamespacesOfA]),
     Tracer.start(["connect", "--cgroup", pair.b.cgroup.path]),
     Tracer.start(["accept", "--cgroupmap", cgroupsOfB]),
   ]);
-  const [byCgroup, byCgroupMap, byMountNamespace, connects, accepts] = tracers;
+  const [byCgroup, byParentCgroup, byCgroupMap, byMountNamespace, connects, accepts] = tracers;
   let a: Side, b: Side;
   try {
     ({ a, b } = await crossTraffic(pair, async (pids) => {
@@ -124,7 +125,9 @@ Deno.test("--cgroup, --cgroupmap and --mntnsmap show one container and not the o
     await until(
       "the tracers' lines",
       () =>
-        [byCgroup, byCgroupMap, byMountNamespace].every((t) => t.lines().length >= 3) &&
+        [byCgroup, byParentCgroup, byCgroupMap, byMountNamespace].every((t) =>
+          t.lines().length >= 3
+        ) &&
         connects.lines().length >= 2 && accepts.lines().length >= 2,
     );
   } finally {
@@ -135,13 +138,14 @@ Deno.test("--cgroup, --cgroupmap and --mntnsmap show one container and not the o
     assert.equal(code, 0);
     assert.equal(stderr, "");
   }
-  const [lifeByCgroup, lifeByCgroupMap, lifeByMountNamespace, connectB, acceptB] = done.map((d) =>
-    d.stdout
-  );
+  const [lifeByCgroup, lifeByParent, lifeByCgroupMap, lifeByMountNamespace, connectB, acceptB] =
+    done.map((d) => d.stdout);
   // The host PIDs, not the PIDs inside the containers' PID namespaces (1 for each).
   for (const pid of [a.serverPid, a.clientPid, b.serverPid, b.clientPid]) assert.ok(pid > 1);
   // life --cgroup: the sockets of A (the server's accepted one is its listener's cgroup's).
   assert.deepEqual(lifeSessions(lifeByCgroup), sessionsOf(a, b));
+  // ... and of the cgroups below a directory: A's cgroup is in aboveA.
+  assert.deepEqual(lifeSessions(lifeByParent), sessionsOf(a, b));
   // --cgroupmap and --mntnsmap ask about the process that owned each socket.
   assert.deepEqual(lifeSessions(lifeByCgroupMap), sessionsOf(a, b));
   assert.deepEqual(lifeSessions(lifeByMountNamespace), sessionsOf(a, b));
