@@ -130,6 +130,12 @@ export function cgroupPath(value: string): CgroupDirectory {
   }
 }
 
+/** Value type: the path of a pinned BPF map (--cgroupmap, --mntnsmap), opened at run time. */
+export function mapPath(value: string): string {
+  if (value === "") throw new ValueError("expected the path of a pinned BPF map");
+  return value;
+}
+
 /** Value type: seconds, a positive number (--duration). */
 export function seconds(value: string): number {
   const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
@@ -160,12 +166,12 @@ export function addScopeFlags(parser: CommandParser): void {
     help: "trace only sockets of this cgroup v2 directory and the cgroups below it",
   });
   parser.option(["--cgroupmap"], {
-    parse: String,
+    parse: mapPath,
     metavar: "MAPPATH",
     help: "trace only processes in the cgroups listed in this pinned BPF map (cgroup v2 ids)",
   });
   parser.option(["--mntnsmap"], {
-    parse: String,
+    parse: mapPath,
     metavar: "MAPPATH",
     help: "trace only processes in the mount namespaces listed in this pinned BPF map",
   });
