@@ -75,6 +75,9 @@ static __always_inline int accepted(long ret)
 	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (filter_lport && !port_listed(&lports, lport))
 		return 0;
+	/* Scope: the accepting process, and the socket's cgroup (its listener's). */
+	if (!task_in_scope() || !socket_in_scope(sk))
+		return 0;
 
 	struct accept_event *e = reserve_event(sizeof(*e));
 	if (!e)

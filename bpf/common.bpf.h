@@ -273,6 +273,86 @@ static __always_inline struct sock *socket_of(long fd)
 	return sock ? BPF_CORE_READ(sock, sk) : 0;
 }
 
+/* Scope filters, set by user space before load (src/trace/scope.ts); the
+ * verifier drops the checks they disable.
+ *
+ * --cgroup PATH and command mode: the socket's cgroup v2 (where the process
+ * that created it was, or for an accepted socket its listener's), which is
+ * right in softirq too, must be the cgroup of id target_cgroup_id at level
+ * target_cgroup_level, or below it. */
+const volatile __u64 target_cgroup_id = 0; /* 0: every cgroup */
+const volatile __u32 target_cgroup_level = 0;
+/* --cgroupmap and --mntnsmap (bcc's): the current task's cgroup v2 id, or its
+ * mount namespace's id, must be a key of the map pinned by the user, which
+ * user space puts in place of these (bpf_map__reuse_fd) before load. They
+ * name a task, so each tool checks them where the process is known. */
+const volatile __u8 filter_cgroupmap = 0;
+const volatile __u8 filter_mntnsmap = 0;
+
+#define SCOPE_MAP(name)                              \
+	struct {                                     \
+		__uint(type, BPF_MAP_TYPE_HASH);     \
+		__uint(max_entries, 1);              \
+		__type(key, __u64);                  \
+		__type(value, __u64);                \
+	} name SEC(".maps")
+
+SCOPE_MAP(cgroupmap);
+SCOPE_MAP(mntnsmap);
+
+/* The socket's cgroup v2; NULL for the root on kernels before 5.15 where
+ * net_cls or net_prio data took its place. */
+static __always_inline const struct cgroup *socket_cgroup(const struct sock *sk)
+{
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		return BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	__u64 val = BPF_CORE_READ((struct sock___cgroup_val *)sk, sk_cgrp_data.val);
+	return (val & 1) ? 0 : (const struct cgroup *)val;
+}
+
+/* Whether the socket is in the --cgroup directory or below it: its ancestor
+ * at the target's level is the target. */
+static __always_inline int socket_in_scope(const struct sock *sk)
+{
+	const struct cgroup *cgroup;
+	__u32 level = target_cgroup_level;
+	__u64 id = 0;
+
+	if (!target_cgroup_id)
+		return 1;
+	cgroup = socket_cgroup(sk);
+	if (!cgroup)
+		return level == 0;
+	if (BPF_CORE_READ(cgroup, level) < (int)level)
+		return 0;
+	if (bpf_core_field_exists(cgroup->ancestors)) {
+		struct cgroup *ancestor = 0;
+		bpf_core_read(&ancestor, sizeof(ancestor), &cgroup->ancestors[level]);
+		id = BPF_CORE_READ(ancestor, kn, id);
+	} else {
+		const struct cgroup___ancestor_ids *old = (const void *)cgroup;
+		bpf_core_read(&id, sizeof(id), &old->ancestor_ids[level]);
+	}
+	return id == target_cgroup_id;
+}
+
+/* Whether the current task passes --cgroupmap and --mntnsmap. */
+static __always_inline int task_in_scope(void)
+{
+	if (filter_cgroupmap) {
+		__u64 id = bpf_get_current_cgroup_id();
+		if (!bpf_map_lookup_elem(&cgroupmap, &id))
+			return 0;
+	}
+	if (filter_mntnsmap) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u64 id = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+		if (!bpf_map_lookup_elem(&mntnsmap, &id))
+			return 0;
+	}
+	return 1;
+}
+
 /* Reads a socket's addresses: 4 bytes each for AF_INET, 16 for AF_INET6. */
 static __always_inline void read_addresses(const struct sock *sk, __u16 family,
 					   __u8 *laddr, __u8 *raddr)

@@ -109,6 +109,9 @@ static __always_inline int on_connect(const struct sock *sk, __u16 dport)
 		return 0;
 	if (filter_dport && !port_listed(&dports, dport))
 		return 0;
+	/* Scope: the caller of connect() and the new socket's cgroup. */
+	if (!task_in_scope() || !socket_in_scope(sk))
+		return 0;
 
 	struct attempt a = { .start_ns = bpf_ktime_get_ns(), .pid = pid, .uid = uid };
 	__u64 key = bpf_get_socket_cookie((void *)sk);

@@ -56,8 +56,44 @@ typedef struct {
 	int owned;
 } __attribute__((preserve_access_index)) socket_lock_t;
 
+/* A cgroup v2 directory: its kernfs node's id is the directory's inode
+ * number, and the id bpf_get_current_cgroup_id() returns. */
+struct kernfs_node {
+	__u64 id;
+} __attribute__((preserve_access_index));
+
+/* ancestors[level] is the cgroup itself, [0] the root (Linux 6.1+, commit
+ * 7f203bc89eb6 "cgroup: Replace cgroup->ancestor_ids[] with ->ancestors[]"). */
+struct cgroup {
+	struct kernfs_node *kn;
+	int level;
+	struct cgroup *ancestors[];
+} __attribute__((preserve_access_index));
+
+/* Before Linux 6.1: the ancestors' ids. */
+struct cgroup___ancestor_ids {
+	__u64 ancestor_ids[0];
+} __attribute__((preserve_access_index));
+
+/* The cgroup v2 a socket was created in (Linux 5.15+, commit 8520e224f547
+ * "bpf, cgroups: Fix cgroup v2 fallback on v1/v2 mixed mode"). */
+struct sock_cgroup_data {
+	struct cgroup *cgroup;
+} __attribute__((preserve_access_index));
+
+/* Before Linux 5.15: the cgroup pointer, unless bit 0 says the word holds
+ * net_cls/net_prio data instead (the socket then counts as the root's). */
+struct sock_cgroup_data___val {
+	__u64 val;
+} __attribute__((preserve_access_index));
+
+struct sock___cgroup_val {
+	struct sock_cgroup_data___val sk_cgrp_data;
+} __attribute__((preserve_access_index));
+
 struct sock {
 	struct sock_common __sk_common;
+	struct sock_cgroup_data sk_cgrp_data;
 	socket_lock_t sk_lock;
 	__u16 sk_protocol;
 	int sk_err; /* the errno a failed connect() reports */
@@ -107,8 +143,22 @@ struct files_struct {
 	struct fdtable *fdt;
 } __attribute__((preserve_access_index));
 
+/* A mount namespace's id is its inode number (ls -i /proc/PID/ns/mnt). */
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct mnt_namespace {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+struct nsproxy {
+	struct mnt_namespace *mnt_ns;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	struct files_struct *files;
+	struct nsproxy *nsproxy;
 } __attribute__((preserve_access_index));
 
 #endif

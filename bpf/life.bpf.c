@@ -25,6 +25,7 @@ struct session {
 	__u8 syn_acked; /* went SYN_SENT -> ESTABLISHED */
 	__u8 fin_sent;  /* went to FIN_WAIT1 or LAST_ACK, which send our FIN */
 	char comm[TASK_COMM_LEN];
+	__u8 owner_in_scope; /* the owner passed --cgroupmap and --mntnsmap */
 };
 
 /* LRU, so sessions whose close is never seen cannot fill it up. */
@@ -64,6 +65,7 @@ static __always_inline void record_owner(struct session *s)
 	s->pid = current_pid();
 	s->has_owner = 1;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	s->owner_in_scope = task_in_scope();
 }
 
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
@@ -82,7 +84,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	__u16 lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if ((filter_lport && lport && !port_listed(&lports, lport)) ||
-	    (filter_rport && rport && !port_listed(&rports, rport))) {
+	    (filter_rport && rport && !port_listed(&rports, rport)) ||
+	    !socket_in_scope(sk)) {
 		bpf_map_delete_elem(&sessions, &key);
 		return 0;
 	}
@@ -140,7 +143,9 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	 * listener), or one only the kernel used. Shown as PID 0, COMM "-"; -p
 	 * never matches it. */
 	__u32 pid = s->has_owner ? s->pid : 0;
-	if (target_pid && pid != target_pid) {
+	/* --cgroupmap and --mntnsmap name tasks: they are asked of the owner. */
+	if ((target_pid && pid != target_pid) ||
+	    ((filter_cgroupmap || filter_mntnsmap) && !(s->has_owner && s->owner_in_scope))) {
 		bpf_map_delete_elem(&sessions, &key);
 		return 0;
 	}

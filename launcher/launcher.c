@@ -356,6 +356,8 @@ static int allowed(const char *entry)
 {
 	static const char *const exact[] = {"COLUMNS=", "TERM=", "NO_COLOR="};
 	static const char *const system_data[] = {"TZ=", "LANG=", "LANGUAGE=", "LC_"};
+	if (strncmp(entry, "TCPTOOLS_COMMAND_ENV_FD=", 24) == 0)
+		return 0; /* ours to set (save_environment) */
 	if (strncmp(entry, "TCPTOOLS_", 9) == 0)
 		return 1;
 	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
@@ -398,7 +400,8 @@ static int allowed(const char *entry)
  *       "Failed to open cache file" lines (for the DENO_DIR above) would
  *       greet every user in a terminal. Uncaught errors still print.
  * DENO_NO_PACKAGE_JSON is not set: --no-config already stops package.json
- * discovery (tested). PATH is not passed: the program runs no commands.
+ * discovery (tested). PATH is not passed: the program itself runs no commands
+ * (command mode gives CMD the original environment: save_environment()).
  * These variables are visible to the app and its children.
  */
 static void clean_environment(void)
@@ -423,6 +426,40 @@ static void clean_environment(void)
 	setenv("DENO_DIR", "/proc/tcptools-no-cache", 1);
 	setenv("HOME", "/proc/tcptools-no-home", 1);
 	setenv("DENO_LOG", "error,deno::cache::cache_db=off", 1);
+}
+
+/*
+ * Command mode (`tcptools <tool> ... -- CMD`) runs CMD with the environment
+ * tcptools was started with, which the runtime must not see: the whole of it
+ * goes, NUL-separated, into a sealed memfd the runtime inherits (not
+ * close-on-exec), named by TCPTOOLS_COMMAND_ENV_FD, and only the command's
+ * start reads it (src/trace/command.ts). Any TCPTOOLS_COMMAND_ENV_FD given to
+ * us is dropped by clean_environment() first. Returns the fd, or -1 (no
+ * memfd: the command then gets the runtime's own environment).
+ */
+static int save_environment(void)
+{
+	int fd = make_memfd("tcptools-environment", MFD_ALLOW_SEALING, 0);
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; environ && environ[i]; i++) {
+		size_t n = strlen(environ[i]) + 1;
+		if (write(fd, environ[i], n) != (ssize_t)n) {
+			close(fd);
+			return -1;
+		}
+	}
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
+}
+
+/* Whether the command line has a command to run: an argument "--". */
+static int has_command(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -526,7 +563,13 @@ int main(int argc, char **argv)
 		args[k++] = argv[i];
 	args[k] = NULL;
 
+	int saved = has_command(argc, argv) ? save_environment() : -1;
 	clean_environment();
+	if (saved >= 0) {
+		char number[16];
+		snprintf(number, sizeof number, "%d", saved);
+		setenv("TCPTOOLS_COMMAND_ENV_FD", number, 1);
+	}
 
 	/*
 	 * 1. The runtime mapped in place from this file, like exec would but

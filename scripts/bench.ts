@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { TOOLS } from "../src/tools/registry.ts";
+import { cgroupV2Root } from "../src/bpf/cgroup_root.ts";
 import { cpuNs, peakRssMb, recursionMisses, statCpuNs, wakeUps } from "./bench/proc.ts";
 import { spawned, Tracer, type TracerCommand } from "./bench/tracer.ts";
 
@@ -414,6 +415,19 @@ async function main(): Promise<number> {
     // life prints a session when it ends; the others when it opens.
     printsAt: tool.name === "life" ? "close" : "open",
   }));
+  // The cost of the in-kernel --cgroup check (bpf/common.bpf.h, socket_in_scope),
+  // which life makes at every state change: the root, which every socket passes.
+  const cgroupRoot = cgroupV2Root();
+  if (cgroupRoot !== undefined) {
+    rows.splice(1, 0, {
+      name: "tcptools life --cgroup /",
+      command: [TCPTOOLS, "life", "--cgroup", cgroupRoot],
+      pipedCommand: [TCPTOOLS, "life", "--cgroup", cgroupRoot],
+      ready: "header",
+      perConnection: 2,
+      printsAt: "close",
+    });
+  }
   const notes: string[] = [];
   let tcplife: Row | undefined;
   try {

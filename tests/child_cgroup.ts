@@ -17,10 +17,10 @@ export class ChildCgroup {
     this.path = path;
   }
 
-  static create(): ChildCgroup {
-    const root = cgroupV2Root();
-    if (root === undefined) throw new Error("no cgroup v2 hierarchy is mounted");
-    const path = join(root, `tt-${Deno.pid}-${created++}`);
+  /** Creates it under `parent` (default: the root). */
+  static create(parent = cgroupV2Root()): ChildCgroup {
+    if (parent === undefined) throw new Error("no cgroup v2 hierarchy is mounted");
+    const path = join(parent, `tt-${Deno.pid}-${created++}`);
     Deno.mkdirSync(path);
     return new ChildCgroup(path);
   }

@@ -123,6 +123,16 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     this.#writeGlobals({ wakeup_bytes: wakeupBytes });
   }
 
+  /**
+   * Before load: the object's map `mapName` becomes the existing map open
+   * as `fd` (libbpf dups it, and takes its type and sizes): e.g. a map the
+   * user pinned.
+   */
+  reuseMap(mapName: string, fd: number): void {
+    const rc = libbpf().bpf_map__reuse_fd(this.#map(mapName), fd);
+    if (rc < 0) throw new BpfError(`reuse a map as BPF map ${mapName}`, -rc);
+  }
+
   /** Verifies, relocates and loads every program and map into the kernel. */
   load(): void {
     const rc = libbpf().bpf_object__load(this.#handle());

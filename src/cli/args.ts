@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type CgroupDirectory, cgroupDirectory } from "../bpf/cgroup_dir.ts";
 import { type CommandParser, ValueError } from "./parser.ts";
 
 const DIGITS = /^[0-9]+$/;
@@ -118,4 +119,90 @@ export function familyFilter(flags: { ipv4: boolean; ipv6: boolean }): number {
 /** The `.rodata` filters of -p and -4/-6, which every tool's object has. */
 export function pidAndFamilyGlobals(flags: { pid?: number; ipv4: boolean; ipv6: boolean }) {
   return { target_pid: flags.pid ?? 0, target_family: familyFilter(flags) };
+}
+
+/** Value type: a cgroup v2 directory (--cgroup). */
+export function cgroupPath(value: string): CgroupDirectory {
+  try {
+    return cgroupDirectory(value);
+  } catch (error) {
+    throw new ValueError((error as Error).message);
+  }
+}
+
+/** Value type: the path of a pinned BPF map (--cgroupmap, --mntnsmap), opened at run time. */
+export function mapPath(value: string): string {
+  if (value === "") throw new ValueError("expected the path of a pinned BPF map");
+  return value;
+}
+
+/** Value type: seconds, a positive number (--duration). */
+export function seconds(value: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n > 0 && n <= 31536000)) {
+    throw new ValueError(`invalid duration: '${value}' (expected seconds, more than 0)`);
+  }
+  return n;
+}
+
+/** The flags that choose what is traced and for how long, which every tool has. */
+export interface ScopeOptions {
+  cgroup: CgroupDirectory | undefined;
+  cgroupmap: string | undefined;
+  mntnsmap: string | undefined;
+  duration: number | undefined;
+  /** The command after `--`: command mode. */
+  command: string[] | undefined;
+}
+
+/**
+ * Adds --cgroup, --cgroupmap, --mntnsmap, --duration and `-- CMD [ARGS...]`
+ * (src/tools/tool.ts adds them to every tool's parser).
+ */
+export function addScopeFlags(parser: CommandParser): void {
+  parser.option(["--cgroup"], {
+    parse: cgroupPath,
+    metavar: "PATH",
+    help: "trace only sockets of this cgroup v2 directory and the cgroups below it",
+  });
+  parser.option(["--cgroupmap"], {
+    parse: mapPath,
+    metavar: "MAPPATH",
+    help: "trace only processes in the cgroups listed in this pinned BPF map (cgroup v2 ids)",
+  });
+  parser.option(["--mntnsmap"], {
+    parse: mapPath,
+    metavar: "MAPPATH",
+    help: "trace only processes in the mount namespaces listed in this pinned BPF map",
+  });
+  parser.option(["--duration"], {
+    parse: seconds,
+    metavar: "SECONDS",
+    help: "stop after this many seconds (exit status 0)",
+  });
+  parser.remainder("command", {
+    metavar: "CMD",
+    help: "after --: run CMD [ARGS...], trace only it and every process it starts, " +
+      "and exit with its status when it ends",
+  });
+}
+
+/** The --help examples of the scope flags, for tool `name`. */
+export function scopeExamples(name: string): [string, string][] {
+  return [
+    [
+      `tcptools ${name} --cgroup /sys/fs/cgroup/system.slice`,
+      "only sockets of that cgroup v2 and below",
+    ],
+    [
+      `tcptools ${name} --cgroupmap /sys/fs/bpf/cgroups`,
+      "only processes of the cgroups in the map",
+    ],
+    [
+      `tcptools ${name} --mntnsmap /sys/fs/bpf/mntns`,
+      "only processes of the mount namespaces in the map",
+    ],
+    [`tcptools ${name} --duration 60`, "stop after a minute"],
+    [`tcptools ${name} --json -- make test`, "run make test, trace only it; exit with its status"],
+  ];
 }

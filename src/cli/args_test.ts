@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { familyFilter, MAX_PORTS, pid, portList } from "./args.ts";
+import { familyFilter, mapPath, MAX_PORTS, pid, portList, seconds } from "./args.ts";
 
 Deno.test("a PID is a number from 1 to 2^31-1", () => {
   assert.equal(pid("181"), 181);
@@ -22,4 +22,14 @@ Deno.test("-4 and -6 become AF_INET and AF_INET6, neither means both", () => {
   assert.equal(familyFilter({ ipv4: true, ipv6: false }), 2);
   assert.equal(familyFilter({ ipv4: false, ipv6: true }), 10);
   assert.equal(familyFilter({ ipv4: false, ipv6: false }), 0);
+});
+
+Deno.test("--duration takes positive seconds, --cgroupmap and --mntnsmap a path", () => {
+  assert.equal(seconds("60"), 60);
+  assert.equal(seconds("1.5"), 1.5);
+  for (const bad of ["0", "0.0", "-1", "abc", "", "1e3", " 1", "99999999999"]) {
+    assert.throws(() => seconds(bad), /invalid duration/, bad);
+  }
+  assert.equal(mapPath("/sys/fs/bpf/cgroups"), "/sys/fs/bpf/cgroups");
+  assert.throws(() => mapPath(""), /expected the path of a pinned BPF map/);
 });

@@ -6,7 +6,8 @@
  * - long options take `--pid 181` or `--pid=181`, and a unique prefix
  *   (`--ti`) stands for the whole name;
  * - a word starting with `-` is never taken as a value (`-p -1` is missing
- *   its value), `--` ends the options;
+ *   its value), `--` ends the options; with a remainder declared, every word
+ *   after it is the remainder's (argparse's `nargs=REMAINDER`: a command);
  * - flags of an exclusive group conflict (`-4 -6`);
  * - a usage error is the usage, then `<prog>: error: <message>`, exit 2;
  *   `-h`/`--help` prints the help to stdout and exits 0.
@@ -87,6 +88,7 @@ const HELP: Argument = {
 export class CommandParser {
   readonly #options: Argument[] = [HELP];
   readonly #positionals: Argument[] = [];
+  #remainder: Argument | undefined;
   #groups = 0;
 
   constructor(readonly command: CommandOptions) {}
@@ -125,6 +127,21 @@ export class CommandParser {
     return this;
   }
 
+  /**
+   * The words after `--`, as a list (undefined when there are none): e.g. a
+   * command to run. Shown as `[-- METAVAR ...]`.
+   */
+  remainder(name: string, spec: { metavar: string; help: string }): this {
+    this.#remainder = {
+      dest: name,
+      names: [],
+      help: spec.help,
+      metavar: `-- ${spec.metavar} ...`,
+      default: undefined,
+    };
+    return this;
+  }
+
   /** Every option string declared, e.g. "-p" and "--pid" (for generated command lines). */
   optionStrings(): string[] {
     return this.#options.flatMap((arg) => arg.names);
@@ -143,6 +160,7 @@ export class CommandParser {
   parse<T>(argv: string[]): T {
     const values: Record<string, unknown> = {};
     for (const arg of [...this.#options, ...this.#positionals]) values[arg.dest] = arg.default;
+    if (this.#remainder) values[this.#remainder.dest] = undefined;
     const given = new Map<number, Argument>();
     const unrecognized: string[] = [];
     const positionals = [...this.#positionals];
@@ -180,7 +198,11 @@ export class CommandParser {
     let optionsEnded = false;
     for (; i < argv.length; i++) {
       const word = argv[i];
-      if (!optionsEnded && word === "--") {
+      if (!optionsEnded && word === "--" && this.#remainder) {
+        const rest = argv.slice(i + 1);
+        values[this.#remainder.dest] = rest.length > 0 ? rest : undefined;
+        break;
+      } else if (!optionsEnded && word === "--") {
         optionsEnded = true;
         // As argparse, "--" is only taken by a parser with positionals.
         if (this.#positionals.length === 0) unrecognized.push(word);
@@ -256,6 +278,10 @@ export class CommandParser {
     return matches[0]?.arg;
   }
 
+  #remainderList(): Argument[] {
+    return this.#remainder ? [this.#remainder] : [];
+  }
+
   /** A usage error: the message, with this parser's usage to print before it. */
   #fail(message: string): never {
     throw new ArgumentError(message, this.usage());
@@ -273,7 +299,9 @@ export class CommandParser {
       } else optionParts.push(`[${part}]`);
       group = arg.group;
     }
-    const positionalParts = this.#positionals.map((arg) => `[${arg.metavar}]`);
+    const positionalParts = [...this.#positionals, ...this.#remainderList()].map((arg) =>
+      `[${arg.metavar}]`
+    );
     const prefix = `usage: ${this.command.prog} `;
     const all = [...optionParts, ...positionalParts].join(" ");
     if (prefix.length + all.length <= width) return `${prefix}${all}\n`;
@@ -292,7 +320,7 @@ export class CommandParser {
     const rows = (args: Argument[]) =>
       args.map((arg) => ({ invocation: invocation(arg), help: arg.help }));
     const sections: [string, { invocation: string; help: string }[]][] = [
-      ["positional arguments", rows(this.#positionals)],
+      ["positional arguments", rows([...this.#positionals, ...this.#remainderList()])],
       ["options", rows(this.#options)],
     ];
     const longest = Math.max(...sections.flatMap(([, r]) => r.map((row) => row.invocation.length)));

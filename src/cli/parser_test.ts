@@ -161,3 +161,19 @@ Deno.test("usage and help follow argparse's layout", () => {
     Deno.env.delete("COLUMNS");
   }
 });
+
+Deno.test("with a remainder, every word after -- is the command, options included", () => {
+  const parser = new CommandParser({ prog: "t", description: "d", examples: [["t", "x"]] })
+    .flag(["-t", "--timestamp"], "ts")
+    .remainder("command", { metavar: "CMD", help: "the command" });
+  type R = { timestamp: boolean; command?: string[] };
+  assert.deepEqual(parser.parse<R>(["-t", "--", "sh", "-c", "exit 3", "--", "-t"]), {
+    help: false,
+    timestamp: true,
+    command: ["sh", "-c", "exit 3", "--", "-t"],
+  });
+  assert.equal(parser.parse<R>(["-t"]).command, undefined);
+  assert.equal(parser.parse<R>(["--"]).command, undefined, "nothing after --: no command");
+  assert.match(parser.usage(), /\[-- CMD \.\.\.\]/);
+  assert.match(parser.help(), /-- CMD \.\.\. +the command/);
+});

@@ -58,6 +58,12 @@ export const libbpfSymbols = {
   bpf_program__attach_perf_event: { parameters: ["pointer", "i32"], result: "pointer" },
   /** int bpf_link__destroy(struct bpf_link *link); */
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  /** int bpf_obj_get(const char *pathname); a pinned object's new descriptor, or -errno */
+  bpf_obj_get: { parameters: ["buffer"], result: "i32" },
+  /** int bpf_obj_get_info_by_fd(int bpf_fd, void *info, __u32 *info_len); */
+  bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** int bpf_map__reuse_fd(struct bpf_map *map, int fd); (dups fd; before load) */
+  bpf_map__reuse_fd: { parameters: ["pointer", "i32"], result: "i32" },
   /** int bpf_map__fd(const struct bpf_map *map); */
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
   /** int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries); */

@@ -10,13 +10,17 @@
 import type { ProgramGlobals } from "../../gen/assets.ts";
 import type { BpfObject, ProgramName } from "../bpf/object.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
+import { addScopeFlags, scopeExamples, type ScopeOptions } from "../cli/args.ts";
 import { CommandParser } from "../cli/parser.ts";
 import type { Format } from "../output/format.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import { trace } from "../trace/run.ts";
 
-/** Flags every tool has (`--ring-kb`: cli/args.ts's addRingFlag). */
-export interface CommonOptions {
+/**
+ * Flags every tool has: `--ring-kb` (cli/args.ts's addRingFlag, in each
+ * tool's flags), and the scope flags, which {@linkcode parserOf} adds.
+ */
+export interface CommonOptions extends Partial<ScopeOptions> {
   ring_kb: number;
 }
 
@@ -80,9 +84,10 @@ export function parserOf(
   const parser = new CommandParser({
     prog: `tcptools ${tool.name}`,
     description: tool.description,
-    examples: tool.examples,
+    examples: [...tool.examples, ...scopeExamples(tool.name)],
   });
   tool.flags(parser);
+  addScopeFlags(parser);
   return parser;
 }
 
@@ -113,5 +118,12 @@ export function runTool<O extends CommonOptions, E, P extends ProgramName>(
     summary,
     unprinted: tool.unprinted,
     verbose: tool.verbose?.(options),
+    scope: {
+      cgroup: options.cgroup,
+      cgroupmap: options.cgroupmap,
+      mntnsmap: options.mntnsmap,
+      duration: options.duration,
+      command: options.command,
+    },
   });
 }

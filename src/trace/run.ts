@@ -1,8 +1,9 @@
 /**
  * The run loop every tool shares: check the host, open the tool's BPF
  * object, write its configuration, load, fill the port filters, attach every
- * program, print the header, then stream events until a signal or a closed
- * stdout, reporting lost events on stderr. Every native resource is released
+ * program, print the header, then stream events until a signal, a closed
+ * stdout, --duration or the end of the traced command (trace/scope.ts),
+ * reporting lost events on stderr. Every native resource is released
  * on every path. It knows no tool: src/tools/ describes them.
  *
  * @module
@@ -13,7 +14,9 @@ import { RingReader } from "../bpf/ring_reader.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import type { Format } from "../output/format.ts";
 import { BatchWriter } from "../output/writer.ts";
+import type { ScopeOptions } from "../cli/args.ts";
 import { btfPath, checkEnvironment, checkNetAdmin } from "./environment.ts";
+import { Scope } from "./scope.ts";
 import { onStopSignals } from "./stop_signals.ts";
 
 /** What a run needs. */
@@ -42,6 +45,8 @@ export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
   unprinted?: Record<string, (n: number, total: number) => string>;
   /** Keep libbpf's own messages on stderr. */
   verbose?: boolean;
+  /** What is traced and for how long: the flags every tool has. */
+  scope: ScopeOptions;
 }
 
 /**
@@ -68,13 +73,15 @@ export async function trace<Event, P extends ProgramName>(
   spec: TraceSpec<Event, P>,
 ): Promise<number> {
   checkEnvironment();
+  using scope = Scope.open(spec.scope);
   if (spec.verbose) showLibbpfLog();
   using object = BpfObject.open(spec.program, { btfPath: btfPath() });
-  object.setGlobals(spec.globals);
+  object.setGlobals({ ...spec.globals, ...scope.globals });
   // Half full: from there each event wakes the reader, which then drains at once.
   object.setRingBuffer(spec.ringBytes, spec.ringBytes / 2);
   for (const program of spec.skipLoad ?? []) object.skipLoad(program);
   if (object.attachesToCgroups()) checkNetAdmin();
+  scope.reuseMaps(object);
   object.load();
   for (const [map, ports] of Object.entries(spec.portFilters ?? {})) {
     object.fillPortFilter(map, ports);
@@ -95,7 +102,8 @@ export async function trace<Event, P extends ProgramName>(
   };
   // A stop sent earlier, even during start-up, is delivered here (stop_signals.ts),
   // and the loop below then ends at once: the header may be printed, nothing more.
-  using _signals = onStopSignals(stop);
+  // In command mode they go to the command instead, whose end ends the run.
+  using _signals = scope.passesSignals ? undefined : onStopSignals(stop);
   // Every count only grows; each report gives what is new and the running total.
   const unprinted: Record<string, (n: number, total: number) => string> = {
     lost_events: (n, total) => `lost ${n} events (${total} in total): the ring buffer was full`,
@@ -121,9 +129,18 @@ export async function trace<Event, P extends ProgramName>(
       skipped = missed;
     }
   };
+  let status = 0;
+  let endFailed: { error: unknown } | undefined;
   try {
     for (const line of spec.format.header()) out.push(line);
     await out.flush();
+    scope.begin()?.then((end) => {
+      status = end;
+      reader.interrupt();
+    }, (error) => {
+      endFailed = { error }; // e.g. the command could not start: reported below
+      reader.interrupt();
+    });
     // Records that came between attaching and the reader's first wait woke nobody.
     reader.drain();
     await out.flush();
@@ -148,6 +165,7 @@ export async function trace<Event, P extends ProgramName>(
         checkDue = false;
       }
     }
+    if (endFailed) throw endFailed.error;
     reader.drain(); // what arrived before the signal is still printed
     for (const line of spec.summary?.(object) ?? []) out.push(line);
     await out.flush();
@@ -156,5 +174,5 @@ export async function trace<Event, P extends ProgramName>(
     if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
     // The reader of stdout went away (e.g. `| head`): a normal end.
   }
-  return 0;
+  return status;
 }

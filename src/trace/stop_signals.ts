@@ -12,9 +12,13 @@
  */
 import { libc } from "../ffi/libc.ts";
 
-const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const satisfies Deno.Signal[];
+/** The signals that stop a trace (or, in command mode, are passed to the command). */
+export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const satisfies Deno.Signal[];
+/** One of {@linkcode STOP_SIGNALS}. */
+export type StopSignal = typeof STOP_SIGNALS[number];
+/** Their numbers on Linux (for exit statuses, 128 + N, and signal masks). */
+export const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 const SIG_UNBLOCK = 1;
-const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
 /**
  * Unblocks the stop signals on this thread, the runtime's main thread. The
@@ -29,13 +33,14 @@ function unblockStopSignals(): void {
   libc().sigprocmask(SIG_UNBLOCK, set, null);
 }
 
-/** Calls `stop` on each stop signal until the returned object is disposed. */
-export function onStopSignals(stop: () => void): Disposable {
-  for (const signal of STOP_SIGNALS) Deno.addSignalListener(signal, stop);
+/** Calls `handle` on each stop signal until the returned object is disposed. */
+export function onStopSignals(handle: (signal: StopSignal) => void): Disposable {
+  const listeners = STOP_SIGNALS.map((signal) => [signal, () => handle(signal)] as const);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   unblockStopSignals();
   return {
     [Symbol.dispose]() {
-      for (const signal of STOP_SIGNALS) Deno.removeSignalListener(signal, stop);
+      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     },
   };
 }
