@@ -77,9 +77,16 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     return this.#object;
   }
 
+  // Handles found once: the loss checks look them up every second.
+  #maps = new Map<string, Deno.PointerObject>();
+  #programHandles = new Map<string, Deno.PointerObject>();
+
   #map(mapName: string): Deno.PointerObject {
-    const map = libbpf().bpf_object__find_map_by_name(this.#handle(), cString(mapName));
+    let map = this.#maps.get(mapName) ?? null;
+    if (map !== null) return map;
+    map = libbpf().bpf_object__find_map_by_name(this.#handle(), cString(mapName));
     if (map === null) throw new BpfUsageError(`BPF object ${this.name} has no map ${mapName}`);
+    this.#maps.set(mapName, map);
     return map;
   }
 
@@ -338,10 +345,13 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   #program(programName: string): Deno.PointerObject {
-    const program = libbpf().bpf_object__find_program_by_name(this.#handle(), cString(programName));
+    let program = this.#programHandles.get(programName) ?? null;
+    if (program !== null) return program;
+    program = libbpf().bpf_object__find_program_by_name(this.#handle(), cString(programName));
     if (program === null) {
       throw new BpfUsageError(`BPF object ${this.name} has no program ${programName}`);
     }
+    this.#programHandles.set(programName, program);
     return program;
   }
 
@@ -355,6 +365,8 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   close(): void {
     const lib = libbpf();
     for (const link of this.#links.splice(0).reverse()) lib.bpf_link__destroy(link);
+    this.#maps.clear();
+    this.#programHandles.clear();
     if (this.#object !== null) {
       lib.bpf_object__close(this.#object);
       this.#object = null;
