@@ -1,0 +1,184 @@
+/**
+ * `tcptools metrics`: counters and histograms of TCP connects, accepts and
+ * sessions, counted in the kernel (bpf/metrics.bpf.c) and served in the
+ * Prometheus text format at /metrics (--listen), or written to a file for
+ * node_exporter's textfile collector (--textfile), or both.
+ *
+ * It is not a line-per-event tool: it shares their start (trace/attach.ts),
+ * scope flags and self-reports, and has its own wait in place of the event
+ * loop, since no event reaches user space.
+ *
+ * @module
+ */
+import * as args from "../cli/args.ts";
+import { UsageError } from "../cli/errors.ts";
+import { CommandParser, ValueError } from "../cli/parser.ts";
+import { MetricsServer } from "../metrics/http_server.ts";
+import { type ListenAddress, listenAddress } from "../metrics/listen_address.ts";
+import { TcpMetrics } from "../metrics/tcp_metrics.ts";
+import { writeTextfile } from "../metrics/textfile.ts";
+import { exposition } from "../output/exposition.ts";
+import { loadAndAttach } from "../trace/attach.ts";
+import { checkEnvironment, EnvironmentError } from "../trace/environment.ts";
+import { Scope } from "../trace/scope.ts";
+import { SelfReports } from "../trace/self_reports.ts";
+import { onStopSignals } from "../trace/stop_signals.ts";
+
+/** Flags of `tcptools metrics`. */
+export interface MetricsOptions extends args.ScopeOptions {
+  listen: ListenAddress | undefined;
+  textfile: string | undefined;
+  interval: number;
+}
+
+/** The self-reports on stderr are looked at this often. */
+const CHECK_MS = 1000;
+/** No events are sent: the ring buffer every object has is kept at its least, a page. */
+const RING_BYTES = 4096;
+
+/** Value type of --interval: seconds, 1 to 86400. */
+function interval(value: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 86400)) {
+    throw new ValueError(`invalid interval: '${value}' (expected seconds from 1 to 86400)`);
+  }
+  return n;
+}
+
+/** Value type of --textfile: a path, not empty. */
+function textfilePath(value: string): string {
+  if (value === "" || value.endsWith("/")) {
+    throw new ValueError(`invalid file: '${value}' (expected a file path)`);
+  }
+  return value;
+}
+
+/** The description of `tcptools metrics`. */
+export const metrics = {
+  name: "metrics",
+  summary: "Prometheus metrics of TCP connects, accepts and sessions",
+  description: "Count TCP connects, accepts and sessions in the kernel and serve them as " +
+    "Prometheus metrics at /metrics, or write them to a file for node_exporter",
+  examples: [
+    ["tcptools metrics --listen 9100", "serve http://127.0.0.1:9100/metrics"],
+    ["tcptools metrics --listen 0.0.0.0:9100", "serve on every address (open to other hosts)"],
+    [
+      "tcptools metrics --textfile /var/lib/node_exporter/tcptools.prom",
+      "rewrite the file every 15 seconds",
+    ],
+  ] as [string, string][],
+  hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
+  flags(parser: CommandParser): void {
+    parser.option(["--listen"], {
+      parse: listenAddress,
+      metavar: "[ADDR:]PORT",
+      help: "serve /metrics on this port (address 127.0.0.1 unless given)",
+    });
+    parser.option(["--textfile"], {
+      parse: textfilePath,
+      metavar: "PATH",
+      help: "write the metrics to this file every --interval seconds (replaced by a rename)",
+    });
+    parser.option(["--interval"], {
+      parse: interval,
+      metavar: "SECONDS",
+      default: 15,
+      help: "how often --textfile is written (default 15)",
+    });
+  },
+  run: runMetrics,
+};
+
+function parser(): CommandParser {
+  const parser = new CommandParser({
+    prog: `tcptools ${metrics.name}`,
+    description: metrics.description,
+    examples: [...metrics.examples, ...args.scopeExamples(metrics.name)],
+  });
+  metrics.flags(parser);
+  args.addScopeFlags(parser);
+  return parser;
+}
+
+/** Parses argv for `tcptools metrics`; throws ArgumentError, HelpRequested or UsageError. */
+export function parseMetricsOptions(argv: string[]): MetricsOptions {
+  const options = parser().parse<MetricsOptions>(argv);
+  if (!options.listen && !options.textfile) {
+    throw new UsageError("tcptools metrics needs --listen [ADDR:]PORT or --textfile PATH");
+  }
+  return options;
+}
+
+function listen(address: ListenAddress, render: (openMetrics: boolean) => string): MetricsServer {
+  try {
+    return MetricsServer.listen(address, render);
+  } catch (error) {
+    const where = address.hostname.includes(":")
+      ? `[${address.hostname}]:${address.port}`
+      : `${address.hostname}:${address.port}`;
+    const why = error instanceof Error ? error.message.replace(/ \(os error \d+\)$/, "") : error;
+    throw new EnvironmentError(`listen on ${where}: ${why}`);
+  }
+}
+
+/** Runs `tcptools metrics` with `argv` until stopped; resolves to the exit status. */
+export async function runMetrics(argv: string[]): Promise<number> {
+  const options = parseMetricsOptions(argv);
+  const tool = `tcptools ${metrics.name}`;
+  checkEnvironment();
+  using scope = Scope.open(options);
+  using object = loadAndAttach({ program: "metrics", globals: {}, ringBytes: RING_BYTES }, scope);
+  const reports = new SelfReports(tool, object, {
+    untraced_closes: (n, total) =>
+      `${n} sessions ended without a traced close (${total} in total): ` +
+      "the kernel freed their sockets unreported",
+    accept_ports_overflow: (n, total) =>
+      `${n} accepts not counted by port (${total} in total): ` +
+      "tcptools_accepts_total reached its cap of label sets",
+  });
+  const tcp = new TcpMetrics(object);
+  const render = (openMetrics: boolean) => exposition(tcp.read(reports.totals()), openMetrics);
+  const write = () => {
+    try {
+      writeTextfile(options.textfile!, render(false));
+    } catch (error) {
+      const why = error instanceof Error ? error.message.replace(/ \(os error \d+\)$/, "") : error;
+      throw new EnvironmentError(`write ${options.textfile}: ${why}`);
+    }
+  };
+  // A later write that fails (a full disk) is reported, and the next one tried.
+  const rewrite = () => {
+    try {
+      write();
+    } catch (error) {
+      Deno.stderr.writeSync(new TextEncoder().encode(`${tool}: ${(error as Error).message}\n`));
+    }
+  };
+
+  const server = options.listen ? listen(options.listen, render) : undefined;
+  const timers = [setInterval(() => reports.report(), CHECK_MS)];
+  try {
+    if (options.textfile) {
+      write();
+      timers.push(setInterval(rewrite, options.interval * 1000));
+    }
+    let stop!: (status: number) => void;
+    const stopped = new Promise<number>((resolve) => stop = resolve);
+    // A stop sent earlier, even during start-up, is delivered here
+    // (stop_signals.ts); in command mode signals go to the command instead.
+    using _signals = scope.passesSignals ? undefined : onStopSignals(() => stop(0));
+    let failed: { error: unknown } | undefined;
+    scope.begin()?.then(stop, (error) => {
+      failed = { error }; // e.g. the command could not start
+      stop(1);
+    });
+    const status = await stopped;
+    if (failed) throw failed.error;
+    return status;
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+    await server?.close();
+    if (options.textfile) rewrite(); // the file keeps the last counts
+    reports.report();
+  }
+}
