@@ -36,11 +36,11 @@ const CHECK_MS = 1000;
 /** No events are sent: the ring buffer every object has is kept at its least, a page. */
 const RING_BYTES = 4096;
 
-/** Value type of --interval: seconds, 1 to 86400. */
+/** Value type of --interval: seconds, 0.1 to 86400. */
 function interval(value: string): number {
   const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1 && n <= 86400)) {
-    throw new ValueError(`invalid interval: '${value}' (expected seconds from 1 to 86400)`);
+  if (!(n >= 0.1 && n <= 86400)) {
+    throw new ValueError(`invalid interval: '${value}' (expected seconds from 0.1 to 86400)`);
   }
   return n;
 }
