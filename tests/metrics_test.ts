@@ -10,7 +10,15 @@
  */
 import assert from "node:assert/strict";
 import { ChildCgroup } from "./child_cgroup.ts";
-import { closedPort, exchange, Peer, Tracer } from "./harness.ts";
+import {
+  assertUsageErrors,
+  closedPort,
+  exchange,
+  Peer,
+  runTcptools,
+  Tracer,
+  until,
+} from "./harness.ts";
 import { join } from "./paths.ts";
 
 const decoder = new TextDecoder();
@@ -213,4 +221,208 @@ Deno.test("Prometheus scrapes exactly the connects, accepts, sessions and bytes 
     assert.equal(code, 0, stderr);
     assert.equal(stderr, "");
   }
+});
+
+/** The last sample every exposition ends with (tcptools/src/metrics/tcp_metrics.ts). */
+const LAST_SAMPLE = /\ntcptools_skipped_hits_total \d+\n$/;
+const SAMPLE = /^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+$/;
+
+Deno.test("--textfile is replaced whole every interval, never seen half written, and promtool accepts it", async () => {
+  using cgroup = ChildCgroup.create();
+  const dir = Deno.makeTempDirSync({ prefix: "tcptools-textfile-" });
+  const path = join(dir, "tcptools.prom");
+  const tracer = await Tracer.start(
+    ["metrics", "--textfile", path, "--interval", "0.1", "--cgroup", cgroup.path],
+    { waitForHeader: false },
+  );
+  try {
+    await until("the first textfile", () => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    }, 30000);
+    // Read it as fast as possible while connections are counted and it is
+    // rewritten ten times a second.
+    const sessions = 20;
+    let trafficDone = false;
+    const traffic = exchange("127.0.0.1", { count: sessions, prefix: cgroup.prefix })
+      .finally(() => trafficDone = true);
+    const versions = new Set<string>(); // each rename puts a new file in place
+    let reads = 0;
+    const readUntil = Date.now() + 2000;
+    while (!trafficDone || Date.now() < readUntil) {
+      const text = Deno.readTextFileSync(path);
+      reads++;
+      assert.match(text, /^# HELP tcptools_connects_total /);
+      assert.match(text, LAST_SAMPLE, `read ${reads} is cut short`);
+      for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
+        assert.match(line, SAMPLE);
+      }
+      const { ino, mtime } = Deno.statSync(path);
+      versions.add(`${ino} ${mtime!.getTime()}`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await traffic;
+    assert.ok(versions.size >= 10, `only ${versions.size} versions in ${reads} reads`);
+    const established = 'tcptools_connects_total{outcome="established",family="ipv4"}';
+    await until(
+      "the file to count the sessions",
+      () => samples(Deno.readTextFileSync(path)).get(established) === sessions,
+    );
+    const text = Deno.readTextFileSync(path);
+    assert.equal(samples(text).get('tcptools_sessions_closed_total{family="ipv4"}'), 2 * sessions);
+    const check = await promtool(text);
+    assert.equal(check.code, 0, check.output);
+    assert.equal(check.output, "");
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o644);
+  } finally {
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+  }
+  // No temporary file is left beside it.
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["tcptools.prom"]);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+/** Sends `request` raw and returns everything the server answered before it closed. */
+async function rawRequest(port: number, request: Uint8Array): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(request);
+    let answer = "";
+    const buffer = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) return answer;
+      answer += decoder.decode(buffer.subarray(0, n));
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("the endpoint answers only GET /metrics and /, bounds request size and time, serves 50 scrapers at once, and a flood is counted exactly meanwhile", async () => {
+  using cgroup = ChildCgroup.create();
+  const port = closedPort("127.0.0.1");
+  const tracer = await startMetrics(["--cgroup", cgroup.path], port);
+  try {
+    const sessions = 300;
+    const flood = exchange("127.0.0.1", {
+      count: sessions,
+      up: 100,
+      down: 100,
+      prefix: cgroup.prefix,
+    });
+
+    // A client that sends half a request head and then nothing is closed at the deadline.
+    const slow = await Deno.connect({ hostname: "127.0.0.1", port });
+    await slow.write(encoder.encode("GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+    const slowStart = performance.now();
+    const slowEnd = slow.read(new Uint8Array(1024)).then((n) => ({
+      n,
+      ms: performance.now() - slowStart,
+    }));
+
+    // A request head larger than 8 KiB is refused with 431.
+    const big = encoder.encode(`GET /metrics HTTP/1.1\r\nX-Big: ${"a".repeat(20000)}\r\n\r\n`);
+    assert.match(await rawRequest(port, big), /^HTTP\/1\.1 431 /);
+    // Methods other than GET, and other paths.
+    for (const method of ["POST", "PUT", "DELETE", "HEAD"]) {
+      const answer = await rawRequest(port, encoder.encode(`${method} /metrics HTTP/1.1\r\n\r\n`));
+      assert.match(answer, /^HTTP\/1\.1 405 Method Not Allowed\r\n/, method);
+      assert.match(answer, /\r\nAllow: GET\r\n/);
+    }
+    assert.match(
+      await rawRequest(port, encoder.encode("GET /debug HTTP/1.1\r\n\r\n")),
+      /^HTTP\/1\.1 404 /,
+    );
+    assert.match(await rawRequest(port, encoder.encode("nonsense\r\n\r\n")), /^HTTP\/1\.1 400 /);
+    assert.match(
+      await rawRequest(port, encoder.encode("GET / HTTP/1.0\r\n\r\n")),
+      /^HTTP\/1\.1 200 /,
+    );
+
+    // 50 scrapers at once, three times, while the flood and the slow client go on.
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+          return { status: response.status, text: await response.text() };
+        }),
+      );
+      for (const { status, text } of answers) {
+        assert.equal(status, 200);
+        assert.match(text, LAST_SAMPLE);
+      }
+    }
+
+    const { n, ms } = await slowEnd;
+    slow.close();
+    assert.equal(n, null, "the slow client got an answer");
+    assert.ok(ms > 4000 && ms < 8000, `the slow client was closed after ${ms} ms`);
+
+    await flood;
+    const expected: [string, number][] = [
+      ['tcptools_connects_total{outcome="established",family="ipv4"}', sessions],
+      ['tcptools_sessions_closed_total{family="ipv4"}', 2 * sessions],
+      ['tcptools_sent_bytes_total{family="ipv4"}', 200 * sessions],
+      ['tcptools_received_bytes_total{family="ipv4"}', 200 * sessions],
+      ["tcptools_lost_events_total", 0],
+    ];
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      const values = samples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      if (expected.every(([name, value]) => values.get(name) === value)) break;
+      if (Date.now() > deadline) {
+        for (const [name, value] of expected) assert.equal(values.get(name), value, name);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+  }
+});
+
+Deno.test("metrics: no output, a bad --listen or --interval is a usage error; a busy port or a bad --textfile is one line, status 1", async () => {
+  await assertUsageErrors([
+    [["metrics"], "tcptools metrics: error: give --listen [ADDR:]PORT, --textfile PATH, or both"],
+    [
+      ["metrics", "--listen", "localhost:9100"],
+      "tcptools metrics: error: argument --listen: invalid listen address: 'localhost:9100'",
+    ],
+    [
+      ["metrics", "--listen", "70000"],
+      "tcptools metrics: error: argument --listen: invalid listen address: '70000'",
+    ],
+    [
+      ["metrics", "--textfile", "/tmp/x.prom", "--interval", "0"],
+      "tcptools metrics: error: argument --interval: invalid interval: '0'",
+    ],
+  ]);
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const run = await runTcptools(
+      ["metrics", "--listen", `127.0.0.1:${busy.addr.port}`],
+      {},
+      60000,
+    );
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr,
+      `tcptools metrics: listen on 127.0.0.1:${busy.addr.port}: Address already in use\n`,
+    );
+  } finally {
+    busy.close();
+  }
+  const run = await runTcptools(["metrics", "--textfile", "/nonexistent/tcptools.prom"], {}, 60000);
+  assert.equal(run.code, 1);
+  assert.equal(
+    run.stderr,
+    "tcptools metrics: write /nonexistent/tcptools.prom: No such file or directory\n",
+  );
 });

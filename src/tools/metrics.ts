@@ -53,6 +53,11 @@ function textfilePath(value: string): string {
   return value;
 }
 
+/** Deno's message of a system error without its "(os error N): call 'path'" tail. */
+function osMessage(error: Error): string {
+  return error.message.replace(/ \(os error \d+\).*$/s, "");
+}
+
 /** The description of `tcptools metrics`. */
 export const metrics = {
   name: "metrics",
@@ -104,7 +109,7 @@ function parser(): CommandParser {
 export function parseMetricsOptions(argv: string[]): MetricsOptions {
   const options = parser().parse<MetricsOptions>(argv);
   if (!options.listen && !options.textfile) {
-    throw new UsageError("tcptools metrics needs --listen [ADDR:]PORT or --textfile PATH");
+    throw new UsageError("give --listen [ADDR:]PORT, --textfile PATH, or both");
   }
   return options;
 }
@@ -116,7 +121,7 @@ function listen(address: ListenAddress, render: (openMetrics: boolean) => string
     const where = address.hostname.includes(":")
       ? `[${address.hostname}]:${address.port}`
       : `${address.hostname}:${address.port}`;
-    const why = error instanceof Error ? error.message.replace(/ \(os error \d+\)$/, "") : error;
+    const why = error instanceof Error ? osMessage(error) : error;
     throw new EnvironmentError(`listen on ${where}: ${why}`);
   }
 }
@@ -142,7 +147,7 @@ export async function runMetrics(argv: string[]): Promise<number> {
     try {
       writeTextfile(options.textfile!, render(false));
     } catch (error) {
-      const why = error instanceof Error ? error.message.replace(/ \(os error \d+\)$/, "") : error;
+      const why = error instanceof Error ? osMessage(error) : error;
       throw new EnvironmentError(`write ${options.textfile}: ${why}`);
     }
   };
@@ -157,9 +162,11 @@ export async function runMetrics(argv: string[]): Promise<number> {
 
   const server = options.listen ? listen(options.listen, render) : undefined;
   const timers = [setInterval(() => reports.report(), CHECK_MS)];
+  let written = false;
   try {
     if (options.textfile) {
       write();
+      written = true;
       timers.push(setInterval(rewrite, options.interval * 1000));
     }
     let stop!: (status: number) => void;
@@ -178,7 +185,7 @@ export async function runMetrics(argv: string[]): Promise<number> {
   } finally {
     for (const timer of timers) clearInterval(timer);
     await server?.close();
-    if (options.textfile) rewrite(); // the file keeps the last counts
+    if (written) rewrite(); // the file keeps the last counts
     reports.report();
   }
 }
