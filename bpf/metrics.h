@@ -23,14 +23,16 @@ enum metrics_bound_us { METRICS_BOUNDS(METRICS_BOUND_NAME) };
 #define METRICS_FAMILIES 2 /* 0: AF_INET, 1: AF_INET6 */
 #define METRICS_OUTCOMES 6 /* enum connect_outcome (bpf/connect.h) */
 
-/* Where each counter lives in metric_values (a per-CPU array of __u64). A
- * histogram is METRICS_BUCKETS counts (not cumulative) and then the sum of
- * its observations in nanoseconds. */
+/* Where each counter lives in metric_values (a per-CPU array of __u64), and
+ * in overflow_values, which has the same layout and counts what the label
+ * sets could not (the map was full). A histogram is METRICS_BUCKETS counts
+ * (not cumulative) and then the sum of its observations in nanoseconds. */
 enum metrics_slot {
 	/* connect() answers, by outcome * METRICS_FAMILIES + family */
 	METRICS_CONNECTS = 0,
-	/* sessions closed, sent and received payload bytes, by family */
-	METRICS_SESSIONS_CLOSED = METRICS_CONNECTS + METRICS_OUTCOMES * METRICS_FAMILIES,
+	/* accepts, sessions closed, sent and received payload bytes, by family */
+	METRICS_ACCEPTS = METRICS_CONNECTS + METRICS_OUTCOMES * METRICS_FAMILIES,
+	METRICS_SESSIONS_CLOSED = METRICS_ACCEPTS + METRICS_FAMILIES,
 	METRICS_SENT_BYTES = METRICS_SESSIONS_CLOSED + METRICS_FAMILIES,
 	METRICS_RECEIVED_BYTES = METRICS_SENT_BYTES + METRICS_FAMILIES,
 	/* from connect() (CLOSE -> SYN_SENT) to the answer */
@@ -40,16 +42,35 @@ enum metrics_slot {
 	METRICS_SLOTS = METRICS_SESSION_DURATION + METRICS_BUCKETS + 1,
 };
 
-/* Key of the accept counters: the listening port and the family. */
-struct metrics_accept_key {
-	__u16 port;   /* host order */
-	__u16 family; /* AF_INET or AF_INET6 */
+/* What a label set counts (metrics_key.kind). */
+enum metrics_kind {
+	METRICS_KIND_CONNECT = 1, /* connect() answers */
+	METRICS_KIND_ACCEPT = 2,  /* accepts */
+	METRICS_KIND_SESSION = 3, /* sessions closed, with their bytes */
 };
 
-_Static_assert(sizeof(struct metrics_accept_key) == 4, "metrics_accept_key layout changed");
+/* A label set: accepts always have one (the listening port); connects and
+ * sessions only under --label. The fields --label did not ask for are 0. */
+struct metrics_key {
+	__u64 cgroup;   /* --label cgroup: the socket's cgroup v2 id */
+	char comm[16];  /* --label comm: the caller of connect(), the accepting
+			 * process, the session's owner ("-": none) */
+	__u16 lport;    /* --label lport, and accepts: the local port, host order */
+	__u16 rport;    /* --label rport: the remote port, host order */
+	__u16 family;   /* AF_INET or AF_INET6 */
+	__u8 kind;      /* enum metrics_kind */
+	__u8 outcome;   /* connects: enum connect_outcome */
+};
 
-/* How many (port, family) pairs the accept counters hold; accepts of others
- * are counted in the accept_ports_overflow counter. */
-#define METRICS_MAX_ACCEPT_PORTS 1024
+_Static_assert(sizeof(struct metrics_key) == 32, "metrics_key layout changed");
+
+/* The counts of a label set. */
+struct metrics_counts {
+	__u64 count;          /* connects, accepts or sessions */
+	__u64 sent_bytes;     /* sessions: payload bytes sent and acknowledged */
+	__u64 received_bytes; /* sessions: payload bytes received */
+};
+
+_Static_assert(sizeof(struct metrics_counts) == 24, "metrics_counts layout changed");
 
 #endif

@@ -388,7 +388,7 @@ Deno.test("the endpoint answers only GET /metrics and /, bounds request size and
   }
 });
 
-Deno.test("metrics: no output, a bad --listen or --interval is a usage error; a busy port or a bad --textfile is one line, status 1", async () => {
+Deno.test("metrics: no output, a bad --listen, --label or --interval is a usage error; a busy port or a bad --textfile is one line, status 1", async () => {
   await assertUsageErrors([
     [["metrics"], "tcptools metrics: error: give --listen [ADDR:]PORT, --textfile PATH, or both"],
     [
@@ -398,6 +398,18 @@ Deno.test("metrics: no output, a bad --listen or --interval is a usage error; a 
     [
       ["metrics", "--listen", "70000"],
       "tcptools metrics: error: argument --listen: invalid listen address: '70000'",
+    ],
+    [
+      ["metrics", "--listen", "9100", "--label", "comm,pid"],
+      "tcptools metrics: error: argument --label: invalid label: 'pid'",
+    ],
+    [
+      ["metrics", "--listen", "9100", "--label", "comm,comm"],
+      "tcptools metrics: error: argument --label: invalid labels: 'comm,comm'",
+    ],
+    [
+      ["metrics", "--listen", "9100", "--label-limit", "0"],
+      "tcptools metrics: error: argument --label-limit: invalid limit: '0'",
     ],
     [
       ["metrics", "--textfile", "/tmp/x.prom", "--interval", "0"],
@@ -425,4 +437,132 @@ Deno.test("metrics: no output, a bad --listen or --interval is a usage error; a 
     run.stderr,
     "tcptools metrics: write /nonexistent/tcptools.prom: No such file or directory\n",
   );
+});
+
+/** The exposition at `port` now. */
+async function scrape(port: number): Promise<string> {
+  return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/** The sum of the samples of `name` whose labels include all of `labels`. */
+function total(values: Map<string, number>, name: string, labels: Record<string, string> = {}) {
+  let sum = 0;
+  for (const [series, value] of values) {
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`))) sum += value;
+  }
+  return sum;
+}
+
+/** Scrapes until `ready(values)`, or fails after 10 s; returns the samples. */
+async function scrapeUntil(
+  port: number,
+  what: string,
+  ready: (values: Map<string, number>) => boolean,
+): Promise<Map<string, number>> {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const values = samples(await scrape(port));
+    if (ready(values)) return values;
+    if (Date.now() > deadline) assert.fail(`${what}: ${JSON.stringify([...values])}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+Deno.test("--label comm,cgroup counts connects, accepts, sessions and bytes per process and cgroup", async () => {
+  using cgroup = ChildCgroup.create();
+  const id = String(Deno.statSync(cgroup.path).ino);
+  const port = closedPort("127.0.0.1");
+  const tracer = await startMetrics(["--cgroup", cgroup.path, "--label", "comm,cgroup"], port);
+  try {
+    const sessions = 4, refused = 2, up = 5000, down = 700;
+    const x = await exchange("127.0.0.1", { count: sessions, up, down, prefix: cgroup.prefix });
+    await refusedConnects(refused, cgroup.prefix);
+    const ours = { cgroup: id };
+    const values = await scrapeUntil(
+      port,
+      "the labeled counts",
+      (v) => total(v, "tcptools_sessions_closed_total", ours) === 2 * sessions + refused,
+    );
+    const exact: [string, Record<string, string>, number][] = [
+      ["tcptools_connects_total", { outcome: "established", comm: "tt-client" }, sessions],
+      ["tcptools_connects_total", { outcome: "refused", comm: "tt-refused" }, refused],
+      ["tcptools_connects_total", {}, sessions + refused],
+      ["tcptools_accepts_total", { port: String(x.serverPort), comm: "tt-server" }, sessions],
+      ["tcptools_accepts_total", {}, sessions],
+      ["tcptools_sessions_closed_total", { comm: "tt-client" }, sessions],
+      ["tcptools_sessions_closed_total", { comm: "tt-server" }, sessions],
+      ["tcptools_sessions_closed_total", { comm: "tt-refused" }, refused],
+      ["tcptools_sent_bytes_total", { comm: "tt-client" }, sessions * up],
+      ["tcptools_sent_bytes_total", { comm: "tt-server" }, sessions * down],
+      ["tcptools_received_bytes_total", { comm: "tt-client" }, sessions * down],
+      ["tcptools_received_bytes_total", { comm: "tt-server" }, sessions * up],
+      ["tcptools_label_sets_overflow_total", {}, 0],
+    ];
+    for (const [name, labels, expected] of exact) {
+      assert.equal(
+        total(values, name, { ...ours, ...labels }),
+        expected,
+        `${name} ${JSON.stringify(labels)}`,
+      );
+    }
+    // Every series carries exactly the labels asked for.
+    assert.ok(
+      [...values.keys()].filter((s) => s.startsWith("tcptools_connects_total")).every((s) =>
+        /^tcptools_connects_total\{outcome="[a-z-]+",family="ipv4",comm="[^"]+",cgroup="\d+"\}$/
+          .test(s)
+      ),
+    );
+    const check = await promtool(await scrape(port));
+    assert.equal(check.code, 0, check.output);
+  } finally {
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+  }
+});
+
+Deno.test("--label-limit caps the label sets: the rest are counted in overflow series, totals stay exact, and stderr says so", async () => {
+  using cgroup = ChildCgroup.create();
+  const port = closedPort("127.0.0.1");
+  const limit = 3;
+  const tracer = await startMetrics(
+    ["--cgroup", cgroup.path, "--label", "lport", "--label-limit", String(limit)],
+    port,
+  );
+  try {
+    // Each connection's client port is a label set of its own: far more than the limit.
+    const sessions = 12;
+    await exchange("127.0.0.1", { count: sessions, up: 10, down: 10, prefix: cgroup.prefix });
+    const values = await scrapeUntil(
+      port,
+      "the capped counts",
+      (v) => total(v, "tcptools_sessions_closed_total") === 2 * sessions,
+    );
+    assert.equal(total(values, "tcptools_connects_total"), sessions);
+    assert.equal(total(values, "tcptools_accepts_total"), sessions);
+    assert.equal(total(values, "tcptools_sent_bytes_total"), 2 * sessions * 10);
+    const labeledSets = [...values.keys()].filter((s) =>
+      /^tcptools_(connects|accepts|sessions_closed)_total\{/.test(s) && !s.includes("overflow")
+    );
+    assert.equal(labeledSets.length, limit);
+    const overflowed = ["connects", "accepts", "sessions_closed"].reduce(
+      (sum, what) => sum + total(values, `tcptools_${what}_total`, { overflow: "true" }),
+      0,
+    );
+    // Connects, accepts and sessions: each counted once, in a label set or an overflow series.
+    const inSets = labeledSets.reduce((sum, s) => sum + values.get(s)!, 0);
+    assert.equal(inSets + overflowed, sessions + sessions + 2 * sessions);
+    assert.ok(overflowed > 0);
+    assert.equal(values.get("tcptools_label_sets_overflow_total"), overflowed);
+  } finally {
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stderr,
+      new RegExp(
+        `^tcptools metrics: \\d+ connects, accepts or sessions counted without their labels \\(\\d+ in total\\): the ${limit} label sets are full \\(--label-limit\\)\\n`,
+      ),
+    );
+  }
 });

@@ -15,7 +15,7 @@ import { UsageError } from "../cli/errors.ts";
 import { CommandParser, ValueError } from "../cli/parser.ts";
 import { MetricsServer } from "../metrics/http_server.ts";
 import { type ListenAddress, listenAddress } from "../metrics/listen_address.ts";
-import { TcpMetrics } from "../metrics/tcp_metrics.ts";
+import { type LabelName, LABELS, TcpMetrics } from "../metrics/tcp_metrics.ts";
 import { writeTextfile } from "../metrics/textfile.ts";
 import { exposition } from "../output/exposition.ts";
 import { loadAndAttach } from "../trace/attach.ts";
@@ -29,6 +29,8 @@ export interface MetricsOptions extends args.ScopeOptions {
   listen: ListenAddress | undefined;
   textfile: string | undefined;
   interval: number;
+  label: LabelName[] | undefined;
+  label_limit: number;
 }
 
 /** The self-reports on stderr are looked at this often. */
@@ -41,6 +43,32 @@ function interval(value: string): number {
   const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
   if (!(n >= 0.1 && n <= 86400)) {
     throw new ValueError(`invalid interval: '${value}' (expected seconds from 0.1 to 86400)`);
+  }
+  return n;
+}
+
+/** The default cap on label sets (bpf/metrics.bpf.c's label_sets). */
+const DEFAULT_LABEL_LIMIT = 4096;
+
+/** Value type of --label: a comma-separated list of LABELS, each once. */
+function labelList(value: string): LabelName[] {
+  const names = value.split(",");
+  for (const name of names) {
+    if (!(LABELS as readonly string[]).includes(name)) {
+      throw new ValueError(`invalid label: '${name}' (expected some of ${LABELS.join(",")})`);
+    }
+  }
+  if (new Set(names).size !== names.length) {
+    throw new ValueError(`invalid labels: '${value}' (each at most once)`);
+  }
+  return names as LabelName[];
+}
+
+/** Value type of --label-limit: 1 to 1048576 label sets. */
+function labelLimit(value: string): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 1048576)) {
+    throw new ValueError(`invalid limit: '${value}' (expected 1 to 1048576 label sets)`);
   }
   return n;
 }
@@ -68,6 +96,10 @@ export const metrics = {
     ["tcptools metrics --listen 9100", "serve http://127.0.0.1:9100/metrics"],
     ["tcptools metrics --listen 0.0.0.0:9100", "serve on every address (open to other hosts)"],
     [
+      "tcptools metrics --listen 9100 --label comm,rport",
+      "connects and sessions per process and remote port",
+    ],
+    [
       "tcptools metrics --textfile /var/lib/node_exporter/tcptools.prom",
       "rewrite the file every 15 seconds",
     ],
@@ -89,6 +121,18 @@ export const metrics = {
       metavar: "SECONDS",
       default: 15,
       help: "how often --textfile is written (default 15)",
+    });
+    parser.option(["--label"], {
+      parse: labelList,
+      metavar: "LABELS",
+      help: `also label connects and sessions by some of ${LABELS.join(",")} (comma-separated)`,
+    });
+    parser.option(["--label-limit"], {
+      parse: labelLimit,
+      metavar: "N",
+      default: DEFAULT_LABEL_LIMIT,
+      help: `most label sets kept (default ${DEFAULT_LABEL_LIMIT}); the rest are counted in ` +
+        'series labeled overflow="true"',
     });
   },
   run: runMetrics,
@@ -132,16 +176,27 @@ export async function runMetrics(argv: string[]): Promise<number> {
   const tool = `tcptools ${metrics.name}`;
   checkEnvironment();
   using scope = Scope.open(options);
-  using object = loadAndAttach({ program: "metrics", globals: {}, ringBytes: RING_BYTES }, scope);
+  const labels = options.label ?? [];
+  using object = loadAndAttach({
+    program: "metrics",
+    globals: {
+      label_comm: labels.includes("comm") ? 1 : 0,
+      label_lport: labels.includes("lport") ? 1 : 0,
+      label_rport: labels.includes("rport") ? 1 : 0,
+      label_cgroup: labels.includes("cgroup") ? 1 : 0,
+    },
+    mapSizes: { label_sets: options.label_limit },
+    ringBytes: RING_BYTES,
+  }, scope);
   const reports = new SelfReports(tool, object, {
     untraced_closes: (n, total) =>
       `${n} sessions ended without a traced close (${total} in total): ` +
       "the kernel freed their sockets unreported",
-    accept_ports_overflow: (n, total) =>
-      `${n} accepts not counted by port (${total} in total): ` +
-      "tcptools_accepts_total reached its cap of label sets",
+    label_overflow: (n, total) =>
+      `${n} connects, accepts or sessions counted without their labels (${total} in total): ` +
+      `the ${options.label_limit} label sets are full (--label-limit)`,
   });
-  const tcp = new TcpMetrics(object);
+  const tcp = new TcpMetrics(object, labels);
   const render = (openMetrics: boolean) => exposition(tcp.read(reports.totals()), openMetrics);
   const write = () => {
     try {

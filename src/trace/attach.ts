@@ -18,6 +18,8 @@ export interface AttachSpec<P extends ProgramName> {
   globals: ProgramGlobals[P];
   /** Port filter maps to fill after load: map name -> ports. */
   portFilters?: Record<string, number[]>;
+  /** Maps sized before load: map name -> most entries. */
+  mapSizes?: Record<string, number>;
   /** Programs of the object not to load (not needed for these options). */
   skipLoad?: string[];
   /** Ring buffer size in bytes (a power of two, at least a page). */
@@ -40,6 +42,9 @@ export function loadAndAttach<P extends ProgramName>(
     object.setGlobals({ ...spec.globals, ...scope.globals });
     // Half full: from there each event wakes the reader, which then drains at once.
     object.setRingBuffer(spec.ringBytes, spec.ringBytes / 2);
+    for (const [map, entries] of Object.entries(spec.mapSizes ?? {})) {
+      object.setMaxEntries(map, entries);
+    }
     for (const program of spec.skipLoad ?? []) object.skipLoad(program);
     if (object.attachesToCgroups()) checkNetAdmin();
     scope.reuseMaps(object);
