@@ -32,7 +32,8 @@ const END_OF_HEAD = /\r?\n\r?\n/;
 /** What the endpoint answers `GET /metrics` with. */
 export type Render = (openMetrics: boolean) => string;
 
-interface Response {
+/** An answer, before it is serialized. */
+export interface Response {
   status: string;
   type?: string;
   body: string;

@@ -10,8 +10,9 @@
  * Writes `text` to `path` atomically: into a new file beside it (same
  * directory, so the rename does not cross file systems), then renamed over
  * it. The new file is created exclusively (O_CREAT|O_EXCL, which does not
- * follow a symbolic link in its place) with mode 0644; a rename replaces a
- * link at `path` itself, never its target.
+ * follow a symbolic link in its place) with mode 0644 less the umask (Deno
+ * has no fchmod, and a chmod by path could follow a link put in its place); a
+ * rename replaces a link at `path` itself, never its target.
  */
 export function writeTextfile(path: string, text: string): void {
   const slash = path.lastIndexOf("/");
