@@ -566,3 +566,27 @@ Deno.test("--label-limit caps the label sets: the rest are counted in overflow s
     );
   }
 });
+
+Deno.test("past 128 open connections the endpoint closes new ones at once, and serves again when they go", async () => {
+  const port = closedPort("127.0.0.1");
+  const tracer = await startMetrics([], port);
+  const idle: Deno.Conn[] = [];
+  try {
+    // Clients that connect and send nothing hold the connections (until their deadline).
+    for (let i = 0; i < 128; i++) idle.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // all accepted
+    const started = performance.now();
+    const refused = await rawRequest(port, encoder.encode("GET /metrics HTTP/1.1\r\n\r\n"))
+      .catch(() => "");
+    assert.equal(refused, "");
+    assert.ok(performance.now() - started < 1000);
+    for (const conn of idle.splice(0)) conn.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.match(await scrape(port), LAST_SAMPLE);
+  } finally {
+    for (const conn of idle) conn.close();
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+  }
+});

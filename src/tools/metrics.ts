@@ -10,7 +10,7 @@
  *
  * @module
  */
-import * as args from "../cli/args.ts";
+import { addScopeFlags, type ScopeOptions } from "../cli/args.ts";
 import { UsageError } from "../cli/errors.ts";
 import { CommandParser, ValueError } from "../cli/parser.ts";
 import { MetricsServer } from "../metrics/http_server.ts";
@@ -25,7 +25,7 @@ import { SelfReports } from "../trace/self_reports.ts";
 import { onStopSignals } from "../trace/stop_signals.ts";
 
 /** Flags of `tcptools metrics`. */
-export interface MetricsOptions extends args.ScopeOptions {
+export interface MetricsOptions extends ScopeOptions {
   listen: ListenAddress | undefined;
   textfile: string | undefined;
   interval: number;
@@ -103,6 +103,14 @@ export const metrics = {
       "tcptools metrics --textfile /var/lib/node_exporter/tcptools.prom",
       "rewrite the file every 15 seconds",
     ],
+    [
+      "tcptools metrics --listen 9100 --cgroup /sys/fs/cgroup/system.slice",
+      "only sockets of that cgroup v2 and below",
+    ],
+    [
+      "tcptools metrics --textfile make.prom -- make test",
+      "count what make test does; exit with its status",
+    ],
   ] as [string, string][],
   hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
   flags(parser: CommandParser): void {
@@ -138,14 +146,18 @@ export const metrics = {
   run: runMetrics,
 };
 
+/**
+ * Its parser: its flags and the scope flags (the tools' parserOf would add
+ * scope examples that lack --listen or --textfile).
+ */
 function parser(): CommandParser {
   const parser = new CommandParser({
     prog: `tcptools ${metrics.name}`,
     description: metrics.description,
-    examples: [...metrics.examples, ...args.scopeExamples(metrics.name)],
+    examples: metrics.examples,
   });
   metrics.flags(parser);
-  args.addScopeFlags(parser);
+  addScopeFlags(parser);
   return parser;
 }
 
