@@ -144,13 +144,14 @@ export const metrics = {
     });
   },
   run: runMetrics,
+  parser: () => metricsParser(),
 };
 
 /**
  * Its parser: its flags and the scope flags (the tools' parserOf would add
  * scope examples that lack --listen or --textfile).
  */
-function parser(): CommandParser {
+export function metricsParser(): CommandParser {
   const parser = new CommandParser({
     prog: `tcptools ${metrics.name}`,
     description: metrics.description,
@@ -163,7 +164,7 @@ function parser(): CommandParser {
 
 /** Parses argv for `tcptools metrics`; throws ArgumentError, HelpRequested or UsageError. */
 export function parseMetricsOptions(argv: string[]): MetricsOptions {
-  const options = parser().parse<MetricsOptions>(argv);
+  const options = metricsParser().parse<MetricsOptions>(argv);
   if (!options.listen && !options.textfile) {
     throw new UsageError("give --listen [ADDR:]PORT, --textfile PATH, or both");
   }

@@ -9,7 +9,8 @@ import { connect } from "./connect.ts";
 import { connlat } from "./connlat.ts";
 import { life } from "./life.ts";
 import { metrics } from "./metrics.ts";
-import { type AnyTool, runTool } from "./tool.ts";
+import type { CommandParser } from "../cli/parser.ts";
+import { type AnyTool, parserOf, runTool } from "./tool.ts";
 
 /** Every line-per-event tool. */
 export const TOOLS: readonly AnyTool[] = [accept, connect, connlat, life];
@@ -28,11 +29,17 @@ export interface Command {
   hooks: string;
   /** Runs it with `argv`; resolves to the exit status. */
   run(argv: string[]): Promise<number>;
+  /** Its argument parser (for generated command lines in tests). */
+  parser(): CommandParser;
 }
 
 /** Every subcommand, in the order `tcptools --help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  ...TOOLS.map((tool) => ({ ...tool, run: (argv: string[]) => runTool(tool, argv) })),
+  ...TOOLS.map((tool) => ({
+    ...tool,
+    run: (argv: string[]) => runTool(tool, argv),
+    parser: () => parserOf(tool),
+  })),
   metrics,
 ];
 
