@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { ChildCgroup } from "./child_cgroup.ts";
+import { PinnedMaps } from "./container.ts";
 import {
   assertUsageErrors,
   closedPort,
@@ -585,6 +586,35 @@ Deno.test("past 128 open connections the endpoint closes new ones at once, and s
     assert.match(await scrape(port), LAST_SAMPLE);
   } finally {
     for (const conn of idle) conn.close();
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+  }
+});
+
+Deno.test("--cgroupmap counts only the connects, accepts and sessions of processes in the pinned map's cgroups", async () => {
+  using cgroup = ChildCgroup.create();
+  await using pinned = await PinnedMaps.create();
+  const map = await pinned.map("tt_metrics_cgroups", [Deno.statSync(cgroup.path).ino!]);
+  const port = closedPort("127.0.0.1");
+  const tracer = await startMetrics(["--cgroupmap", map], port);
+  try {
+    const sessions = 3, refused = 2, up = 1000, down = 300;
+    const x = await exchange("127.0.0.1", { count: sessions, up, down, prefix: cgroup.prefix });
+    await refusedConnects(refused, cgroup.prefix);
+    const values = await scrapeUntil(
+      port,
+      "the counts",
+      (v) => total(v, "tcptools_sessions_closed_total") === 2 * sessions + refused,
+    );
+    assert.equal(total(values, "tcptools_connects_total", { outcome: "established" }), sessions);
+    assert.equal(total(values, "tcptools_connects_total", { outcome: "refused" }), refused);
+    assert.equal(total(values, "tcptools_connects_total"), sessions + refused);
+    assert.equal(total(values, "tcptools_accepts_total", { port: String(x.serverPort) }), sessions);
+    assert.equal(total(values, "tcptools_accepts_total"), sessions);
+    assert.equal(total(values, "tcptools_sent_bytes_total"), sessions * (up + down));
+    assert.equal(total(values, "tcptools_received_bytes_total"), sessions * (up + down));
+  } finally {
     const { code, stderr } = await tracer.stop();
     assert.equal(code, 0, stderr);
     assert.equal(stderr, "");
