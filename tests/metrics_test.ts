@@ -232,6 +232,7 @@ Deno.test("--textfile is replaced whole every interval, never seen half written,
   using cgroup = ChildCgroup.create();
   const dir = Deno.makeTempDirSync({ prefix: "tcptools-textfile-" });
   const path = join(dir, "tcptools.prom");
+  await using _dir = { [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
   const tracer = await Tracer.start(
     ["metrics", "--textfile", path, "--interval", "0.1", "--cgroup", cgroup.path],
     { waitForHeader: false },
@@ -285,7 +286,6 @@ Deno.test("--textfile is replaced whole every interval, never seen half written,
   }
   // No temporary file is left beside it.
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["tcptools.prom"]);
-  Deno.removeSync(dir, { recursive: true });
 });
 
 /** Sends `request` raw and returns everything the server answered before it closed. */
