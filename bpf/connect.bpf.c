@@ -19,9 +19,7 @@
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "connect.h"
-
-#define ECONNREFUSED 111
-#define ETIMEDOUT 110
+#include "connect_outcome.bpf.h"
 
 /* Set by user space before load; the verifier drops the branches they disable. */
 const volatile __u32 target_pid = 0;     /* 0: every process */
@@ -147,17 +145,6 @@ static __always_inline void on_syn(const struct sock *sk, __u64 key)
 	}
 	if (!report_at_end)
 		bpf_map_delete_elem(&attempts, &key);
-}
-
-static __always_inline __u8 outcome_of(int newstate, int error)
-{
-	if (newstate == TCP_ESTABLISHED)
-		return CONNECT_ESTABLISHED;
-	if (error == ECONNREFUSED)
-		return CONNECT_REFUSED;
-	if (error == ETIMEDOUT)
-		return CONNECT_TIMED_OUT;
-	return error ? CONNECT_UNREACHABLE : CONNECT_ABORTED;
 }
 
 static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 family,

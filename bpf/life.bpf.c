@@ -7,6 +7,7 @@
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "life.h"
+#include "payload_bytes.bpf.h"
 
 /* Set by user space before load; the verifier drops the branches they disable. */
 const volatile __u32 target_pid = 0;      /* 0: every process */
@@ -42,23 +43,6 @@ PERCPU_COUNTER(untraced_closes);
 /* Puts the event struct into the object's BTF, where the layout check reads it. */
 struct life_event *unused_life_event __attribute__((unused));
 enum life_control *unused_life_control __attribute__((unused));
-
-/* Which SYN/FIN sequence numbers the byte counters of a closing socket hold.
- * Our FIN is the last sequence number written (write_seq counts it), so once
- * it was sent, snd_una == write_seq means it was acknowledged. */
-static __always_inline __u8 control_sequences(const struct sock *sk, const struct session *s)
-{
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	__u8 control = 0;
-
-	if (s->syn_acked)
-		control |= LIFE_TX_SYN;
-	if (s->fin_sent && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
-		control |= LIFE_TX_FIN;
-	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
-		control |= LIFE_RX_FIN;
-	return control;
-}
 
 static __always_inline void record_owner(struct session *s)
 {
@@ -163,7 +147,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	e->lport = lport;
 	e->rport = rport;
 	e->family = family;
-	e->control = control_sequences(sk, s);
+	e->control = control_sequences(sk, s->syn_acked, s->fin_sent);
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));

@@ -428,6 +428,19 @@ async function main(): Promise<number> {
       printsAt: "close",
     });
   }
+  // tcptools metrics counts in the kernel and prints nothing: its cost per
+  // connection beside life's (the same hooks, counters instead of events).
+  const metricsPort = (() => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    listener.close();
+    return listener.addr.port;
+  })();
+  rows.push({
+    name: "tcptools metrics",
+    command: [TCPTOOLS, "metrics", "--listen", `127.0.0.1:${metricsPort}`],
+    ready: "link",
+    perConnection: 0,
+  });
   const notes: string[] = [];
   let tcplife: Row | undefined;
   try {
@@ -528,7 +541,7 @@ async function main(): Promise<number> {
         'from /proc/PID/stat\'s utime+stime (10 ms ticks, but counting exited threads) as "stat"; ' +
         "BPF program time is spent in the clients' threads and shows as fewer connections/s in the flood",
       "× tcplife: a tcptools row's CPU per connection over libbpf-tools tcplife's at the same rate",
-      "lines/conn: data lines about the load's port / connections; complete is 2.0000 for sessions " +
+      "lines/conn: data lines about the load's port / connections (tcptools metrics prints none: tests/metrics_test.ts checks its counts); complete is 2.0000 for sessions " +
         "(client and server socket each seen), 1.0000 for connects",
       "attach: spawn to header line in the output file; tcplife block-buffers a file stdout (its header only " +
         "lands at exit), so for it: spawn to its bpf_link fd appearing in /proc/PID/fd",

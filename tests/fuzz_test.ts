@@ -8,14 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { runTcptools } from "./harness.ts";
-import { TOOLS } from "../src/tools/registry.ts";
-import { parserOf } from "../src/tools/tool.ts";
+import { COMMANDS } from "../src/tools/registry.ts";
 
 const RUNS = Number(Deno.env.get("FUZZ_RUNS") ?? 60);
 
-/** Each tool's own option strings, from its parser. */
+/** Each subcommand's own option strings, from its parser. */
 const FLAGS: Record<string, string[]> = Object.fromEntries(
-  TOOLS.map((tool) => [tool.name, parserOf(tool).optionStrings()]),
+  COMMANDS.map((command) => [command.name, command.parser().optionStrings()]),
 );
 const COMMON = [
   "-h",

@@ -353,27 +353,39 @@ export async function exchange(
     down?: number;
     serverComm?: string;
     clientComm?: string;
+    /** A command prefix for both peers (e.g. ChildCgroup.prefix); it must exec in place. */
+    prefix?: string[];
   } = {},
 ): Promise<Exchange> {
   const count = options.count ?? 1;
   const up = options.up ?? 204800;
   const down = options.down ?? 51200;
-  const server = Peer.spawn("serve", {
-    host,
-    count,
-    send: down,
-    expect: up,
-    comm: options.serverComm ?? "tt-server",
-  });
+  const server = Peer.spawn(
+    "serve",
+    {
+      host,
+      count,
+      send: down,
+      expect: up,
+      comm: options.serverComm ?? "tt-server",
+    },
+    undefined,
+    options.prefix,
+  );
   const serverPort = (await server.report(1)).port as number;
-  const client = Peer.spawn("connect", {
-    host,
-    port: serverPort,
-    count,
-    send: up,
-    expect: down,
-    comm: options.clientComm ?? "tt-client",
-  });
+  const client = Peer.spawn(
+    "connect",
+    {
+      host,
+      port: serverPort,
+      count,
+      send: up,
+      expect: down,
+      comm: options.clientComm ?? "tt-client",
+    },
+    undefined,
+    options.prefix,
+  );
   const reports = await client.finished();
   await server.finished();
   return { server, client, serverPort, clientPorts: reports.map((r) => r.lport as number) };

@@ -52,6 +52,7 @@ async function waitFor(what: string, condition: () => boolean, exited: () => boo
 
 /** The lines after the column header (a banner, bpftrace's "Attaching" are not events). */
 function afterHeader(name: string, output: string[]): string[] {
+  if (output.length === 0) return []; // prints nothing (tcptools metrics)
   const header = output.findIndex((line) => line.startsWith("PID"));
   if (header < 0) throw new Error(`${name}: no header line in its output`);
   return output.slice(header + 1);

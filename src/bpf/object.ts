@@ -130,6 +130,12 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     this.#writeGlobals({ wakeup_bytes: wakeupBytes });
   }
 
+  /** Before load: sizes a map (e.g. a hash map's most entries). */
+  setMaxEntries(mapName: string, entries: number): void {
+    const rc = libbpf().bpf_map__set_max_entries(this.#map(mapName), entries);
+    if (rc < 0) throw new BpfError(`resize BPF map ${mapName}`, -rc);
+  }
+
   /**
    * Before load: the object's map `mapName` becomes the existing map open
    * as `fd` (libbpf dups it, and takes its type and sizes): e.g. a map the

@@ -9,8 +9,7 @@ import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter, OutputError } from "../output/writer.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError } from "../trace/environment.ts";
-import { findTool, TOOLS } from "../tools/registry.ts";
-import { type AnyTool, runTool } from "../tools/tool.ts";
+import { type Command, COMMANDS, findCommand } from "../tools/registry.ts";
 import { UsageError } from "./errors.ts";
 import { ArgumentError, HelpRequested } from "./parser.ts";
 
@@ -19,7 +18,7 @@ const HELP = `usage: tcptools <command> [options]
 Trace TCP connections with eBPF, from kernel tracepoints alone.
 
 commands:
-${TOOLS.map((tool) => `  ${tool.name.padEnd(9)} ${tool.summary}`).join("\n")}
+${COMMANDS.map((tool) => `  ${tool.name.padEnd(9)} ${tool.summary}`).join("\n")}
 
 options:
   -h, --help     show this help message and exit
@@ -28,7 +27,7 @@ options:
 Run 'tcptools <command> --help' for the options of a command.
 `;
 
-function hint(error: BpfError, tool: AnyTool | undefined): string {
+function hint(error: BpfError, tool: Command | undefined): string {
   if (error.code === Errno.ENOMEM) {
     // Since Linux 5.11 BPF maps and programs are charged to the memory cgroup.
     return "not enough memory for the BPF maps and programs: raise the memory limit " +
@@ -61,7 +60,7 @@ function hint(error: BpfError, tool: AnyTool | undefined): string {
 
 function describe(
   error: unknown,
-  tool: AnyTool | undefined,
+  tool: Command | undefined,
 ): { line: string; status: number; usage?: string } {
   if (error instanceof ArgumentError) {
     return { line: `error: ${error.message}`, status: 2, usage: error.usage };
@@ -100,7 +99,7 @@ async function print(text: string): Promise<void> {
 /** Runs tcptools with `argv` (without the program name); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const tool = command === undefined ? undefined : findTool(command);
+  const tool = command === undefined ? undefined : findCommand(command);
   try {
     if (command === undefined) {
       Deno.stderr.writeSync(new TextEncoder().encode(HELP));
@@ -115,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (tool === undefined) throw new UsageError(`unknown command '${command}'`);
-    return await runTool(tool, rest);
+    return await tool.run(rest);
   } catch (error) {
     if (error instanceof HelpRequested) {
       await print(error.text);

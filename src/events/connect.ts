@@ -22,7 +22,7 @@ export type Outcome =
   | "aborted";
 
 /** enum connect_outcome's names by value: CONNECT_TIMED_OUT (3) is "timed-out". */
-const OUTCOMES = new Map(
+export const OUTCOMES: ReadonlyMap<number, Outcome> = new Map(
   Object.entries(ConnectOutcome).map(([name, value]) => [
     value as number,
     name.slice("CONNECT_".length).toLowerCase().replaceAll("_", "-") as Outcome,

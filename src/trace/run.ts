@@ -8,30 +8,21 @@
  *
  * @module
  */
-import type { ProgramGlobals } from "../../gen/assets.ts";
-import { BpfObject, type ProgramName } from "../bpf/object.ts";
+import type { BpfObject, ProgramName } from "../bpf/object.ts";
 import { RingReader } from "../bpf/ring_reader.ts";
-import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import type { Format } from "../output/format.ts";
 import { BatchWriter } from "../output/writer.ts";
 import type { ScopeOptions } from "../cli/args.ts";
-import { btfPath, checkEnvironment, checkNetAdmin } from "./environment.ts";
+import { type AttachSpec, loadAndAttach } from "./attach.ts";
+import { checkEnvironment } from "./environment.ts";
 import { Scope } from "./scope.ts";
+import { type CounterMessages, SelfReports } from "./self_reports.ts";
 import { onStopSignals } from "./stop_signals.ts";
 
-/** What a run needs. */
-export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
+/** What a run needs: the object (trace/attach.ts), and how to print its events. */
+export interface TraceSpec<Event, P extends ProgramName = ProgramName> extends AttachSpec<P> {
   /** Tool name for messages, e.g. "tcptools life". */
   tool: string;
-  program: P;
-  /** `.rodata` globals written before load (the rest keep their C values). */
-  globals: ProgramGlobals[P];
-  /** Port filter maps to fill after load: map name -> ports. */
-  portFilters?: Record<string, number[]>;
-  /** Programs of the object not to load (not needed for these options). */
-  skipLoad?: string[];
-  /** Ring buffer size in bytes (a power of two, at least a page). */
-  ringBytes: number;
   decode(record: DataView): Event;
   /** The header, printed once attached (so errors come before it), and the lines. */
   format: Format<Event>;
@@ -39,12 +30,9 @@ export interface TraceSpec<Event, P extends ProgramName = ProgramName> {
   summary?: (object: BpfObject<P>) => string[];
   /**
    * Per-CPU counter maps of events that end unprinted for a reason of their
-   * own, reported like lost events: map name -> the message for `n` new
-   * and `total`.
+   * own, reported like lost events (trace/self_reports.ts).
    */
-  unprinted?: Record<string, (n: number, total: number) => string>;
-  /** Keep libbpf's own messages on stderr. */
-  verbose?: boolean;
+  unprinted?: CounterMessages;
   /** What is traced and for how long: the flags every tool has. */
   scope: ScopeOptions;
 }
@@ -62,31 +50,13 @@ const CHECK_MS = 1000;
 /** How long a stop may take to print what is pending before the process just exits. */
 const STOP_GRACE_MS = 150;
 
-const encoder = new TextEncoder();
-
-function warn(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(line + "\n"));
-}
-
 /** Traces until stopped; resolves to the exit status. */
 export async function trace<Event, P extends ProgramName>(
   spec: TraceSpec<Event, P>,
 ): Promise<number> {
   checkEnvironment();
   using scope = Scope.open(spec.scope);
-  if (spec.verbose) showLibbpfLog();
-  using object = BpfObject.open(spec.program, { btfPath: btfPath() });
-  object.setGlobals({ ...spec.globals, ...scope.globals });
-  // Half full: from there each event wakes the reader, which then drains at once.
-  object.setRingBuffer(spec.ringBytes, spec.ringBytes / 2);
-  for (const program of spec.skipLoad ?? []) object.skipLoad(program);
-  if (object.attachesToCgroups()) checkNetAdmin();
-  scope.reuseMaps(object);
-  object.load();
-  for (const [map, ports] of Object.entries(spec.portFilters ?? {})) {
-    object.fillPortFilter(map, ports);
-  }
-  object.attachAll();
+  using object = loadAndAttach(spec, scope);
 
   const out = new BatchWriter();
   using reader = new RingReader(object.mapFd("events"), spec.ringBytes, (record) => {
@@ -104,31 +74,8 @@ export async function trace<Event, P extends ProgramName>(
   // and the loop below then ends at once: the header may be printed, nothing more.
   // In command mode they go to the command instead, whose end ends the run.
   using _signals = scope.passesSignals ? undefined : onStopSignals(stop);
-  // Every count only grows; each report gives what is new and the running total.
-  const unprinted: Record<string, (n: number, total: number) => string> = {
-    lost_events: (n, total) => `lost ${n} events (${total} in total): the ring buffer was full`,
-    ...spec.unprinted,
-  };
-  const reported: Record<string, number> = {};
-  let skipped = 0;
-  const reportLost = () => {
-    for (const [map, message] of Object.entries(unprinted)) {
-      const total = object.sumPerCpu(map);
-      const before = reported[map] ?? 0;
-      if (total > before) warn(`${spec.tool}: ${message(total - before, total)}`);
-      reported[map] = total;
-    }
-    const missed = object.unrescuedMisses();
-    if (missed > skipped) {
-      warn(
-        `${spec.tool}: the kernel skipped ${
-          missed - skipped
-        } tracepoint hits (${missed} in total) ` +
-          "while the program was already running on that CPU: events may be missing",
-      );
-      skipped = missed;
-    }
-  };
+  const reports = new SelfReports(spec.tool, object, spec.unprinted);
+  const reportLost = () => reports.report();
   let status = 0;
   let endFailed: { error: unknown } | undefined;
   try {

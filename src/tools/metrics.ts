@@ -1,0 +1,259 @@
+/**
+ * `tcptools metrics`: counters and histograms of TCP connects, accepts and
+ * sessions, counted in the kernel (bpf/metrics.bpf.c) and served in the
+ * Prometheus text format at /metrics (--listen), or written to a file for
+ * node_exporter's textfile collector (--textfile), or both.
+ *
+ * It is not a line-per-event tool: it shares their start (trace/attach.ts),
+ * scope flags and self-reports, and has its own wait in place of the event
+ * loop, since no event reaches user space.
+ *
+ * @module
+ */
+import { addScopeFlags, type ScopeOptions } from "../cli/args.ts";
+import { UsageError } from "../cli/errors.ts";
+import { CommandParser, ValueError } from "../cli/parser.ts";
+import { MetricsServer } from "../metrics/http_server.ts";
+import { type ListenAddress, listenAddress } from "../metrics/listen_address.ts";
+import { type LabelName, LABELS, TcpMetrics } from "../metrics/tcp_metrics.ts";
+import { writeTextfile } from "../metrics/textfile.ts";
+import { exposition } from "../output/exposition.ts";
+import { loadAndAttach } from "../trace/attach.ts";
+import { checkEnvironment, EnvironmentError } from "../trace/environment.ts";
+import { Scope } from "../trace/scope.ts";
+import { SelfReports } from "../trace/self_reports.ts";
+import { onStopSignals } from "../trace/stop_signals.ts";
+
+/** Flags of `tcptools metrics`. */
+export interface MetricsOptions extends ScopeOptions {
+  listen: ListenAddress | undefined;
+  textfile: string | undefined;
+  interval: number;
+  label: LabelName[] | undefined;
+  label_limit: number;
+}
+
+/** The self-reports on stderr are looked at this often. */
+const CHECK_MS = 1000;
+/** No events are sent: the ring buffer every object has is kept at its least, a page. */
+const RING_BYTES = 4096;
+
+/** Value type of --interval: seconds, 0.1 to 86400. */
+function interval(value: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0.1 && n <= 86400)) {
+    throw new ValueError(`invalid interval: '${value}' (expected seconds from 0.1 to 86400)`);
+  }
+  return n;
+}
+
+/** The default cap on label sets (bpf/metrics.bpf.c's label_sets). */
+const DEFAULT_LABEL_LIMIT = 4096;
+
+/** Value type of --label: a comma-separated list of LABELS, each once. */
+function labelList(value: string): LabelName[] {
+  const names = value.split(",");
+  for (const name of names) {
+    if (!(LABELS as readonly string[]).includes(name)) {
+      throw new ValueError(`invalid label: '${name}' (expected some of ${LABELS.join(",")})`);
+    }
+  }
+  if (new Set(names).size !== names.length) {
+    throw new ValueError(`invalid labels: '${value}' (each at most once)`);
+  }
+  return names as LabelName[];
+}
+
+/** Value type of --label-limit: 1 to 1048576 label sets. */
+function labelLimit(value: string): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 1048576)) {
+    throw new ValueError(`invalid limit: '${value}' (expected 1 to 1048576 label sets)`);
+  }
+  return n;
+}
+
+/** Value type of --textfile: a path, not empty. */
+function textfilePath(value: string): string {
+  if (value === "" || value.endsWith("/")) {
+    throw new ValueError(`invalid file: '${value}' (expected a file path)`);
+  }
+  return value;
+}
+
+/** Deno's message of a system error without its "(os error N): call 'path'" tail. */
+function osMessage(error: Error): string {
+  return error.message.replace(/ \(os error \d+\).*$/s, "");
+}
+
+/** The description of `tcptools metrics`. */
+export const metrics = {
+  name: "metrics",
+  summary: "Prometheus metrics of TCP connects, accepts and sessions",
+  description: "Count TCP connects, accepts and sessions in the kernel and serve them as " +
+    "Prometheus metrics at /metrics, or write them to a file for node_exporter",
+  examples: [
+    ["tcptools metrics --listen 9100", "serve http://127.0.0.1:9100/metrics"],
+    ["tcptools metrics --listen 0.0.0.0:9100", "serve on every address (open to other hosts)"],
+    [
+      "tcptools metrics --listen 9100 --label comm,rport",
+      "connects and sessions per process and remote port",
+    ],
+    [
+      "tcptools metrics --textfile /var/lib/node_exporter/tcptools.prom",
+      "rewrite the file every 15 seconds",
+    ],
+    [
+      "tcptools metrics --listen 9100 --cgroup /sys/fs/cgroup/system.slice",
+      "only sockets of that cgroup v2 and below",
+    ],
+    [
+      "tcptools metrics --textfile make.prom -- make test",
+      "count what make test does; exit with its status",
+    ],
+  ] as [string, string][],
+  hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
+  flags(parser: CommandParser): void {
+    parser.option(["--listen"], {
+      parse: listenAddress,
+      metavar: "[ADDR:]PORT",
+      help: "serve /metrics on this port (address 127.0.0.1 unless given)",
+    });
+    parser.option(["--textfile"], {
+      parse: textfilePath,
+      metavar: "PATH",
+      help: "write the metrics to this file every --interval seconds (replaced by a rename)",
+    });
+    parser.option(["--interval"], {
+      parse: interval,
+      metavar: "SECONDS",
+      default: 15,
+      help: "how often --textfile is written (default 15)",
+    });
+    parser.option(["--label"], {
+      parse: labelList,
+      metavar: "LABELS",
+      help: `also label connects and sessions by some of ${LABELS.join(",")} (comma-separated)`,
+    });
+    parser.option(["--label-limit"], {
+      parse: labelLimit,
+      metavar: "N",
+      default: DEFAULT_LABEL_LIMIT,
+      help: `most label sets kept (default ${DEFAULT_LABEL_LIMIT}); the rest are counted in ` +
+        'series labeled overflow="true"',
+    });
+  },
+  run: runMetrics,
+  parser: () => metricsParser(),
+};
+
+/**
+ * Its parser: its flags and the scope flags (the tools' parserOf would add
+ * scope examples that lack --listen or --textfile).
+ */
+export function metricsParser(): CommandParser {
+  const parser = new CommandParser({
+    prog: `tcptools ${metrics.name}`,
+    description: metrics.description,
+    examples: metrics.examples,
+  });
+  metrics.flags(parser);
+  addScopeFlags(parser);
+  return parser;
+}
+
+/** Parses argv for `tcptools metrics`; throws ArgumentError, HelpRequested or UsageError. */
+export function parseMetricsOptions(argv: string[]): MetricsOptions {
+  const options = metricsParser().parse<MetricsOptions>(argv);
+  if (!options.listen && !options.textfile) {
+    throw new UsageError("give --listen [ADDR:]PORT, --textfile PATH, or both");
+  }
+  return options;
+}
+
+function listen(address: ListenAddress, render: (openMetrics: boolean) => string): MetricsServer {
+  try {
+    return MetricsServer.listen(address, render);
+  } catch (error) {
+    const where = address.hostname.includes(":")
+      ? `[${address.hostname}]:${address.port}`
+      : `${address.hostname}:${address.port}`;
+    const why = error instanceof Error ? osMessage(error) : error;
+    throw new EnvironmentError(`listen on ${where}: ${why}`);
+  }
+}
+
+/** Runs `tcptools metrics` with `argv` until stopped; resolves to the exit status. */
+export async function runMetrics(argv: string[]): Promise<number> {
+  const options = parseMetricsOptions(argv);
+  const tool = `tcptools ${metrics.name}`;
+  checkEnvironment();
+  using scope = Scope.open(options);
+  const labels = options.label ?? [];
+  using object = loadAndAttach({
+    program: "metrics",
+    globals: {
+      label_comm: labels.includes("comm") ? 1 : 0,
+      label_lport: labels.includes("lport") ? 1 : 0,
+      label_rport: labels.includes("rport") ? 1 : 0,
+      label_cgroup: labels.includes("cgroup") ? 1 : 0,
+    },
+    mapSizes: { label_sets: options.label_limit },
+    ringBytes: RING_BYTES,
+  }, scope);
+  const reports = new SelfReports(tool, object, {
+    untraced_closes: (n, total) =>
+      `${n} sessions ended without a traced close (${total} in total): ` +
+      "the kernel freed their sockets unreported",
+    label_overflow: (n, total) =>
+      `${n} connects, accepts or sessions counted without their labels (${total} in total): ` +
+      `the ${options.label_limit} label sets are full (--label-limit)`,
+  });
+  const tcp = new TcpMetrics(object, labels);
+  const render = (openMetrics: boolean) => exposition(tcp.read(reports.totals()), openMetrics);
+  const write = () => {
+    try {
+      writeTextfile(options.textfile!, render(false));
+    } catch (error) {
+      const why = error instanceof Error ? osMessage(error) : error;
+      throw new EnvironmentError(`write ${options.textfile}: ${why}`);
+    }
+  };
+  // A later write that fails (a full disk) is reported, and the next one tried.
+  const rewrite = () => {
+    try {
+      write();
+    } catch (error) {
+      Deno.stderr.writeSync(new TextEncoder().encode(`${tool}: ${(error as Error).message}\n`));
+    }
+  };
+
+  const server = options.listen ? listen(options.listen, render) : undefined;
+  const timers = [setInterval(() => reports.report(), CHECK_MS)];
+  let written = false;
+  try {
+    if (options.textfile) {
+      write();
+      written = true;
+      timers.push(setInterval(rewrite, options.interval * 1000));
+    }
+    let stop!: (status: number) => void;
+    const stopped = new Promise<number>((resolve) => stop = resolve);
+    // A stop sent earlier, even during start-up, is delivered here
+    // (stop_signals.ts); in command mode signals go to the command instead.
+    using _signals = scope.passesSignals ? undefined : onStopSignals(() => stop(0));
+    let failed: { error: unknown } | undefined;
+    scope.begin()?.then(stop, (error) => {
+      failed = { error }; // e.g. the command could not start
+      stop(1);
+    });
+    const status = await stopped;
+    if (failed) throw failed.error;
+    return status;
+  } finally {
+    for (const timer of timers) clearInterval(timer);
+    await server?.close();
+    if (written) rewrite(); // the file keeps the last counts
+    reports.report();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What a run reports about itself on stderr: events the ring buffer had no
+ * room for, the tool's own counters of events that end unprinted, and
+ * tracepoint hits the kernel skipped. Every count only grows; each report
+ * gives what is new and the running total.
+ *
+ * @module
+ */
+import type { BpfObject } from "../bpf/object.ts";
+
+/** Per-CPU counter map name -> the message for `n` new and `total`. */
+export type CounterMessages = Record<string, (n: number, total: number) => string>;
+
+const encoder = new TextEncoder();
+
+/** Reports the counters of one object that grew since the last report. */
+export class SelfReports {
+  readonly #messages: CounterMessages;
+  readonly #reported: Record<string, number> = {};
+  #skipped = 0;
+
+  constructor(
+    readonly tool: string,
+    readonly object: BpfObject,
+    counters: CounterMessages = {},
+  ) {
+    this.#messages = {
+      lost_events: (n, total) => `lost ${n} events (${total} in total): the ring buffer was full`,
+      ...counters,
+    };
+  }
+
+  /** The current totals: each counter map by name, and `skipped_hits`. */
+  totals(): Record<string, number> {
+    const totals: Record<string, number> = {};
+    for (const map of Object.keys(this.#messages)) totals[map] = this.object.sumPerCpu(map);
+    totals.skipped_hits = Math.max(0, this.object.unrescuedMisses());
+    return totals;
+  }
+
+  /** Writes a line on stderr for each count that grew. */
+  report(): void {
+    const totals = this.totals();
+    for (const [map, message] of Object.entries(this.#messages)) {
+      const before = this.#reported[map] ?? 0;
+      if (totals[map] > before) warn(`${this.tool}: ${message(totals[map] - before, totals[map])}`);
+      this.#reported[map] = totals[map];
+    }
+    const missed = totals.skipped_hits;
+    if (missed > this.#skipped) {
+      warn(
+        `${this.tool}: the kernel skipped ${
+          missed - this.#skipped
+        } tracepoint hits (${missed} in total) ` +
+          "while the program was already running on that CPU: events may be missing",
+      );
+      this.#skipped = missed;
+    }
+  }
+}
+
+function warn(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+}
