@@ -34,6 +34,7 @@ const volatile __u8 report_at_end = 0;   /* emit an event at the answer */
 const volatile __u8 count_only = 0;      /* only count per destination as the SYN leaves (-c) */
 const volatile __u8 answered_only = 0;   /* at the answer: only SYN-ACK or RST (connlat) */
 const volatile __u64 min_latency_us = 0; /* at the answer: drop faster ones (connlat) */
+const volatile __u8 failed_only = 0;     /* at the answer: drop established ones (--failed) */
 
 PORT_FILTER_MAP(dports);
 
@@ -174,7 +175,13 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 	__be16 sport = BPF_CORE_READ((struct inet_sock *)sk, inet_sport);
 
 	if (!sport || latency_us < min_latency_us ||
-	    (answered_only && outcome != CONNECT_ESTABLISHED && outcome != CONNECT_REFUSED)) {
+	    (answered_only && outcome != CONNECT_ESTABLISHED && outcome != CONNECT_REFUSED) ||
+	    (failed_only && outcome == CONNECT_ESTABLISHED)) {
+		bpf_map_delete_elem(&attempts, &key);
+		return 0;
+	}
+	if (count_only) { /* -c --failed: counted at the answer */
+		count(sk, family, dport);
 		bpf_map_delete_elem(&attempts, &key);
 		return 0;
 	}

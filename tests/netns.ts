@@ -6,8 +6,19 @@
  * @module
  */
 
-async function run(cmd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+async function run(cmd: string, args: string[], input?: string): Promise<void> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: input === undefined ? "null" : "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  }
+  const out = await child.output();
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
@@ -42,6 +53,11 @@ export class NetworkNamespace {
   /** Adds a route inside the namespace, e.g. ["10.9.9.2", "dev", "lo"]. */
   route(args: string[]): Promise<void> {
     return run("ip", ["-n", this.name, "route", "add", ...args]);
+  }
+
+  /** Runs `command` inside, with `input` on its stdin if given (e.g. an nft ruleset). */
+  run(command: string[], input?: string): Promise<void> {
+    return run("ip", ["netns", "exec", this.name, ...command], input);
   }
 
   /** A command prefix that runs the rest inside; ip(8) execs in place, so the PID stays. */

@@ -19,6 +19,7 @@ import {
 } from "../events/connect.ts";
 import * as args from "../cli/args.ts";
 import type { BpfObject } from "../bpf/object.ts";
+import type { CommandParser } from "../cli/parser.ts";
 import type { CommUnit } from "../output/comm.ts";
 import { type Column, type Format, jsonFormat, textFormat } from "../output/format.ts";
 import { secondsColumn, type TimeColumns } from "../output/time_columns.ts";
@@ -34,6 +35,7 @@ export interface ConnectOptions {
   uid: number | undefined;
   count: boolean;
   json: boolean;
+  failed: boolean;
   ipv4: boolean;
   ipv6: boolean;
   ring_kb: number;
@@ -134,9 +136,17 @@ function countSummary(object: BpfObject<"connect">, ipv6: boolean): string[] {
   return countTable(counts, ipv6);
 }
 
-/** Whether each connect is printed at its answer rather than as its SYN leaves. */
+/** Whether each connect is printed (or counted) at its answer rather than as its SYN leaves. */
 function atAnswer(options: ConnectOptions): boolean {
-  return options.json;
+  return options.json || options.failed;
+}
+
+/**
+ * Adds --failed (connect and connlat): the kernel reports only attempts that
+ * did not establish, at their answer.
+ */
+export function addFailedFlag(parser: CommandParser, help: string): void {
+  parser.flag(["--failed"], help);
 }
 
 /** When an event was reported: the SYN leaving (pending), or the answer. */
@@ -145,7 +155,10 @@ export const reported = (e: ConnectEvent) => e.startUs + e.latencyUs;
 function output(options: ConnectOptions, clock: TimeColumns) {
   if (options.json) return { format: asBcc(connectJson(clock, reported), options.ipv6) };
   const columns: Column<ConnectEvent>[] = [
-    ...(options.timestamp ? [secondsColumn<ConnectEvent>(clock, (e) => e.startUs, 3, 9, "")] : []),
+    // Printed at the answer with --failed: timed by it, so lines stay in order.
+    ...(options.timestamp
+      ? [secondsColumn<ConnectEvent>(clock, options.failed ? reported : (e) => e.startUs, 3, 9, "")]
+      : []),
     ...(options.print_uid
       ? [{ header: "UID", width: 6, gap: "", value: (e: ConnectEvent) => e.uid }]
       : []),
@@ -180,6 +193,7 @@ export const connect = defineTool({
     ["tcptools connect -c", "count connects per src ip and dest ip/port"],
     ["tcptools connect -L", "include LPORT while printing outputs"],
     ["tcptools connect --json", "one JSON object per connect, with its outcome"],
+    ["tcptools connect --failed", "only connects that failed, printed at the failure"],
   ],
   flags(parser) {
     args.addTimestampFlag(parser, "include timestamp on output");
@@ -196,6 +210,11 @@ export const connect = defineTool({
       "one JSON object per connect, printed at its answer, with the outcome",
       mode,
     );
+    addFailedFlag(
+      parser,
+      "only connects that did not establish (refused, timed out, unreachable, aborted), " +
+        "printed at that answer; with -c, count those",
+    );
     args.addRingFlag(parser);
   },
   ends: ["active"],
@@ -209,6 +228,7 @@ export const connect = defineTool({
     report_at_start: options.count || atAnswer(options) ? 0 : 1,
     report_at_end: atAnswer(options) ? 1 : 0,
     count_only: options.count ? 1 : 0,
+    failed_only: options.failed ? 1 : 0,
   }),
   portFilters: (options) => ({ dports: options.port ?? [] }),
   // connect_syn (sock_ops) reports or counts each connect as its SYN leaves.
