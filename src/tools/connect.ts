@@ -17,6 +17,7 @@ import {
   decodeConnectCount,
   decodeConnectEvent,
 } from "../events/connect.ts";
+import { identityFields } from "../events/identity.ts";
 import * as args from "../cli/args.ts";
 import type { BpfObject } from "../bpf/object.ts";
 import type { CommandParser } from "../cli/parser.ts";
@@ -80,6 +81,7 @@ export function connectJson(
     outcome: e.outcome,
     latency_ms: e.outcome === "pending" ? null : e.latencyUs / 1000,
     error: e.error || null,
+    ...identityFields(e),
   }));
 }
 

@@ -17,6 +17,14 @@ const curl: ConnectEvent = {
   dport: 80,
   outcome: "established",
   error: 0,
+  identity: {
+    uid: 1000,
+    tid: 1470,
+    cgroupId: 4242,
+    netns: 4026531840,
+    mntns: 4026531841,
+    cookie: 77,
+  },
 };
 
 Deno.test("connect prints bcc's banner, header and line, with the empty DNS column", () => {
@@ -76,6 +84,11 @@ Deno.test("JSON carries the outcome and the latency, null while pending", () => 
   assert.equal(answered.outcome, "established");
   assert.equal(answered.latency_ms, 1.65);
   assert.equal(answered.error, null);
+  const { uid, tid, cgroup_id, netns, mntns, cookie } = answered;
+  assert.deepEqual(
+    { uid, tid, cgroup_id, netns, mntns, cookie },
+    { uid: 1000, tid: 1470, cgroup_id: 4242, netns: 4026531840, mntns: 4026531841, cookie: 77 },
+  );
   const pending = JSON.parse(f.line({ ...curl, outcome: "pending", latencyUs: 0 }));
   assert.equal(pending.latency_ms, null);
 });
