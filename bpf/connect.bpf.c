@@ -262,3 +262,5 @@ int connect_syn(struct bpf_sock_ops *ops)
 		on_syn(sk, bpf_get_socket_cookie(ops));
 	return 1;
 }
+
+#include "dns_answers.bpf.h"

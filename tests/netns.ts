@@ -60,12 +60,30 @@ export class NetworkNamespace {
     return run("ip", ["netns", "exec", this.name, ...command], input);
   }
 
+  /**
+   * Names `address` as the namespace's DNS resolver: `ip netns exec` mounts
+   * /etc/netns/<name>/resolv.conf over /etc/resolv.conf for what it runs.
+   */
+  useResolver(address: string): void {
+    Deno.mkdirSync(this.#etc, { recursive: true });
+    Deno.writeTextFileSync(`${this.#etc}/resolv.conf`, `nameserver ${address}\n`);
+  }
+
+  get #etc(): string {
+    return `/etc/netns/${this.name}`;
+  }
+
   /** A command prefix that runs the rest inside; ip(8) execs in place, so the PID stays. */
   get prefix(): string[] {
     return ["ip", "netns", "exec", this.name];
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      Deno.removeSync(this.#etc, { recursive: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
     await run("ip", ["netns", "del", this.name]);
   }
 }

@@ -18,6 +18,8 @@ import {
   decodeConnectEvent,
 } from "../events/connect.ts";
 import { identityFields } from "../events/identity.ts";
+import { decodeDnsAnswer, type DnsAnswer, isDnsAnswerRecord } from "../events/dns_answer.ts";
+import { DnsCache } from "../dns/cache.ts";
 import * as args from "../cli/args.ts";
 import type { BpfObject } from "../bpf/object.ts";
 import type { CommandParser } from "../cli/parser.ts";
@@ -37,6 +39,7 @@ export interface ConnectOptions {
   count: boolean;
   json: boolean;
   failed: boolean;
+  dns: boolean;
   ipv4: boolean;
   ipv6: boolean;
   ring_kb: number;
@@ -154,8 +157,35 @@ export function addFailedFlag(parser: CommandParser, help: string): void {
 /** When an event was reported: the SYN leaving (pending), or the answer. */
 export const reported = (e: ConnectEvent) => e.startUs + e.latencyUs;
 
+/** What the connect object's ring buffer carries: connects, and with -d DNS answers. */
+export type ConnectRecord = ConnectEvent | DnsAnswer;
+
+function decodeRecord(record: DataView): ConnectRecord {
+  return isDnsAnswerRecord(record) ? decodeDnsAnswer(record) : decodeConnectEvent(record);
+}
+
+/**
+ * Prints connects with `format`; DNS answers print nothing, and fill `cache`
+ * for the QUERY column of the connects after them in the ring buffer.
+ */
+function withDnsAnswers(format: Format<ConnectEvent>, cache?: DnsCache): Format<ConnectRecord> {
+  return {
+    header: format.header,
+    line: (r) => {
+      if (!("kind" in r)) return format.line(r);
+      if (cache && r.name !== undefined) {
+        for (const address of r.addresses) cache.add(address, r.name, r.tsUs);
+      }
+      return undefined;
+    },
+  };
+}
+
 function output(options: ConnectOptions, clock: TimeColumns) {
-  if (options.json) return { format: asBcc(connectJson(clock, reported), options.ipv6) };
+  if (options.json) {
+    return { format: withDnsAnswers(asBcc(connectJson(clock, reported), options.ipv6)) };
+  }
+  const cache = options.dns ? new DnsCache() : undefined;
   const columns: Column<ConnectEvent>[] = [
     // Printed at the answer with --failed: timed by it, so lines stay in order.
     ...(options.timestamp
@@ -166,15 +196,22 @@ function output(options: ConnectOptions, clock: TimeColumns) {
       : []),
     ...connectColumns(options.lport, "bytes", 6),
     // bcc's DNS column (%s), empty without -d: a trailing space on each line.
-    { header: "QUERY", lineOnly: true, value: () => "" },
+    // With -d, the name the destination was looked up by before connect().
+    {
+      header: "QUERY",
+      lineOnly: cache === undefined,
+      value: (e) => cache?.query(e.daddr, e.startUs) ?? "",
+    },
   ];
   if (options.count) {
     return {
-      format: { header: () => [CONNECT_BANNER], line: () => undefined },
+      format: withDnsAnswers({ header: () => [CONNECT_BANNER], line: () => undefined }),
       summary: (object: BpfObject<"connect">) => countSummary(object, options.ipv6),
     };
   }
-  return { format: asBcc(textFormat(columns, [CONNECT_BANNER]), options.ipv6) };
+  return {
+    format: withDnsAnswers(asBcc(textFormat(columns, [CONNECT_BANNER]), options.ipv6), cache),
+  };
 }
 
 /** The description of `tcptools connect`. */
@@ -185,6 +222,7 @@ export const connect = defineTool({
   examples: [
     ["tcptools connect", "trace all TCP connect()s"],
     ["tcptools connect -t", "include timestamps"],
+    ["tcptools connect -d", "include DNS queries associated with connects"],
     ["tcptools connect -p 181", "only trace PID 181"],
     ["tcptools connect -P 80", "only trace port 80"],
     ["tcptools connect -P 80,81", "only trace port 80 and 81"],
@@ -212,6 +250,7 @@ export const connect = defineTool({
       "one JSON object per connect, printed at its answer, with the outcome",
       mode,
     );
+    parser.flag(["-d", "--dns"], "include likely DNS query associated with each connect", mode);
     addFailedFlag(
       parser,
       "only connects that did not establish (refused, timed out, unreachable, aborted), " +
@@ -234,7 +273,11 @@ export const connect = defineTool({
   }),
   portFilters: (options) => ({ dports: options.port ?? [] }),
   // connect_syn (sock_ops) reports or counts each connect as its SYN leaves.
-  skipLoad: (options) => atAnswer(options) ? ["connect_syn"] : [],
-  decode: decodeConnectEvent,
+  skipLoad: (options) => [
+    ...(atAnswer(options) ? ["connect_syn"] : []),
+    // connect_dns (cgroup skb) copies DNS answers for -d's QUERY column.
+    ...(options.dns ? [] : ["connect_dns"]),
+  ],
+  decode: decodeRecord,
   output,
 });
