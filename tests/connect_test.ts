@@ -222,7 +222,7 @@ Deno.test("connect rejects bad input with a one-line error and exit status 2", a
       ["connect", "-c", "--json"],
       "tcptools connect: error: argument --json: not allowed with argument -c/--count",
     ],
-    [["connect", "-d"], "tcptools connect: error: unrecognized arguments: -d"],
+    [["connect", "-x"], "tcptools connect: error: unrecognized arguments: -x"],
   ];
   await assertUsageErrors(cases);
 });
