@@ -3,6 +3,7 @@ import type { ConnectEvent } from "../events/connect.ts";
 import { formatOf } from "./_format_of.ts";
 import { asBccReports, connect, countTable } from "./connect.ts";
 import { connlat } from "./connlat.ts";
+import { parserOf } from "./tool.ts";
 
 const curl: ConnectEvent = {
   startUs: 2_000_000,
@@ -111,4 +112,15 @@ Deno.test("connlat prints bcc's header and line with LAT rounded half to even", 
     l.line(curl),
     "0.000    1469    curl         4  10.201.219.236   57266  54.245.105.25    80    1.65",
   );
+});
+
+Deno.test("connect_dns (DNS answer records) loads only for connect -d: connlat never decodes them", () => {
+  const options = (tool: typeof connect | typeof connlat, argv: string[]) =>
+    parserOf(tool).parse<never>(argv);
+  assert.ok(connlat.skipLoad!(options(connlat, [])).includes("connect_dns"));
+  assert.ok(connlat.skipLoad!(options(connlat, ["--failed"])).includes("connect_dns"));
+  for (const argv of [[], ["--json"], ["-c"], ["--failed"]]) {
+    assert.ok(connect.skipLoad!(options(connect, argv)).includes("connect_dns"), argv.join(" "));
+  }
+  assert.ok(!connect.skipLoad!(options(connect, ["-d"])).includes("connect_dns"));
 });

@@ -106,8 +106,10 @@ export const connlat = defineTool({
     failed_only: options.failed ? 1 : 0,
     min_latency_us: minimumUs(options.duration_ms),
   }),
-  // It reports at the answer: connect_syn (sock_ops, the SYN leaving) is not needed.
-  skipLoad: () => ["connect_syn"],
+  // It reports at the answer: connect_syn (sock_ops, the SYN leaving) is not
+  // needed; nor is connect_dns (connect -d's DNS answers, records connlat
+  // does not decode).
+  skipLoad: () => ["connect_syn", "connect_dns"],
   decode: decodeConnectEvent,
   output,
   verbose: (options) => options.verbose,
