@@ -108,3 +108,15 @@ Deno.test("a short record or an unknown family is rejected", () => {
   });
   assert.throws(() => decodeLifeEvent(odd), /unknown address family/);
 });
+
+Deno.test("a session no process owned has no task identity; an ungenerated cookie is null", () => {
+  const event = decodeLifeEvent(record({ pid: 0, comm: "-", netns: 4026531840, cookie: 0n }));
+  assert.deepEqual(event.identity, {
+    uid: null,
+    tid: null,
+    cgroupId: null,
+    netns: 4026531840,
+    mntns: null,
+    cookie: null,
+  });
+});
