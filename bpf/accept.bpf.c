@@ -12,6 +12,7 @@
  * perf): the program runs at the exit of those calls only, where the raw
  * sys_exit tracepoint would run it at the exit of every system call. */
 #include "common.bpf.h"
+#include "identity.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "accept.h"
 
@@ -82,8 +83,16 @@ static __always_inline int accepted(long ret)
 	struct accept_event *e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
+	struct task_identity id;
+	current_identity(&id);
 	e->ts_us = bpf_ktime_get_ns() / 1000;
+	e->cookie = stored_cookie(sk);
+	e->cgroup_id = id.cgroup_id;
 	e->pid = pid;
+	e->tid = id.tid;
+	e->uid = id.uid;
+	e->netns = socket_netns(sk);
+	e->mntns = id.mntns;
 	e->backlog = listener ? BPF_CORE_READ(listener, sk_ack_backlog) : 0;
 	e->backlog_max = listener ? BPF_CORE_READ(listener, sk_max_ack_backlog) : 0;
 	e->lport = lport;
@@ -128,4 +137,18 @@ SEC("tracepoint/syscalls/sys_exit_accept")
 int accept_exit(struct syscall_exit *ctx)
 {
 	return accepted(ctx->ret);
+}
+
+/* Loaded for --json only. A system call tracepoint program cannot ask for a
+ * socket's cookie, only read it once generated: this generates it for each
+ * new passive socket as its listener creates it (the clone's first state,
+ * SYN_RECV; sk_clone_lock() clears the listener's copied cookie just before),
+ * the same number any other tool gets for that socket later. A BTF-typed
+ * program, so it needs Linux 5.12 (bpf_get_socket_cookie on a socket). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(accept_cookie, const struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate == TCP_SYN_RECV && is_tcp(sk))
+		bpf_get_socket_cookie((void *)sk);
+	return 0;
 }

@@ -17,6 +17,7 @@
  * identity is kept from the start. Attempts are keyed by socket cookie, which
  * both program types can read. */
 #include "common.bpf.h"
+#include "identity.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "connect.h"
 #include "connect_outcome.bpf.h"
@@ -32,6 +33,7 @@ const volatile __u8 report_at_end = 0;   /* emit an event at the answer */
 const volatile __u8 count_only = 0;      /* only count per destination as the SYN leaves (-c) */
 const volatile __u8 answered_only = 0;   /* at the answer: only SYN-ACK or RST (connlat) */
 const volatile __u64 min_latency_us = 0; /* at the answer: drop faster ones (connlat) */
+const volatile __u8 failed_only = 0;     /* at the answer: drop established ones (--failed) */
 
 PORT_FILTER_MAP(dports);
 
@@ -41,6 +43,7 @@ struct attempt {
 	__u32 pid;
 	__u32 uid;
 	char comm[TASK_COMM_LEN];
+	struct task_identity caller;
 };
 
 /* LRU, so attempts whose answer is never seen cannot fill it up. */
@@ -83,13 +86,17 @@ static __always_inline void count(const struct sock *sk, __u16 family, __u16 dpo
 }
 
 static __always_inline void fill(struct connect_event *e, const struct sock *sk, __u16 family,
-				 __u16 dport)
+				 __u16 dport, const struct attempt *a, __u64 cookie)
 {
+	e->cookie = cookie;
+	e->cgroup_id = a->caller.cgroup_id;
+	e->tid = a->caller.tid;
+	e->netns = socket_netns(sk);
+	e->mntns = a->caller.mntns;
 	e->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	e->dport = dport;
 	e->family = family;
 	e->pad = 0;
-	e->pad2 = 0;
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 	read_addresses(sk, family, e->saddr, e->daddr);
@@ -114,6 +121,7 @@ static __always_inline int on_connect(const struct sock *sk, __u16 dport)
 	struct attempt a = { .start_ns = bpf_ktime_get_ns(), .pid = pid, .uid = uid };
 	__u64 key = bpf_get_socket_cookie((void *)sk);
 	bpf_get_current_comm(a.comm, sizeof(a.comm));
+	current_identity(&a.caller);
 	bpf_map_update_elem(&attempts, &key, &a, BPF_ANY);
 	return 0;
 }
@@ -139,7 +147,7 @@ static __always_inline void on_syn(const struct sock *sk, __u64 key)
 			e->outcome = CONNECT_PENDING;
 			e->error = 0;
 			__builtin_memcpy(e->comm, a->comm, sizeof(e->comm));
-			fill(e, sk, family, dport);
+			fill(e, sk, family, dport, a, key);
 			submit_event(e);
 		}
 	}
@@ -164,7 +172,13 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 	__be16 sport = BPF_CORE_READ((struct inet_sock *)sk, inet_sport);
 
 	if (!sport || latency_us < min_latency_us ||
-	    (answered_only && outcome != CONNECT_ESTABLISHED && outcome != CONNECT_REFUSED)) {
+	    (answered_only && outcome != CONNECT_ESTABLISHED && outcome != CONNECT_REFUSED) ||
+	    (failed_only && outcome == CONNECT_ESTABLISHED)) {
+		bpf_map_delete_elem(&attempts, &key);
+		return 0;
+	}
+	if (count_only) { /* -c --failed: counted at the answer */
+		count(sk, family, dport);
 		bpf_map_delete_elem(&attempts, &key);
 		return 0;
 	}
@@ -177,7 +191,7 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 		e->outcome = outcome;
 		e->error = error;
 		__builtin_memcpy(e->comm, a->comm, sizeof(e->comm));
-		fill(e, sk, family, dport);
+		fill(e, sk, family, dport, a, key);
 		submit_event(e);
 	}
 	bpf_map_delete_elem(&attempts, &key);
@@ -238,3 +252,5 @@ int connect_syn(struct bpf_sock_ops *ops)
 		on_syn(sk, bpf_get_socket_cookie(ops));
 	return 1;
 }
+
+#include "dns_answers.bpf.h"

@@ -34,6 +34,26 @@ struct in6_addr {
 	__u8 s6_addr[16];
 };
 
+/* A namespace's identity: inum is the inode number that stat() of
+ * /proc/PID/ns/<type> reports. */
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net *net;
+} __attribute__((preserve_access_index)) possible_net_t;
+
+/* The socket cookie is generated on first request (sock_gen_cookie) and
+ * kept here; 0 until then. */
+typedef struct {
+	__s64 counter;
+} __attribute__((preserve_access_index)) atomic64_t;
+
 /* Fields sit inside anonymous unions in the kernel; CO-RE matching looks
  * through anonymous members, so they are declared flat here. */
 struct sock_common {
@@ -45,6 +65,8 @@ struct sock_common {
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
 	unsigned long skc_flags; /* sk_flags in the kernel sources */
+	possible_net_t skc_net;
+	atomic64_t skc_cookie;
 } __attribute__((preserve_access_index));
 
 /* sk_protocol became a plain u16 in Linux 5.6 (commit bf9765145b85, "sock:
@@ -143,11 +165,6 @@ struct files_struct {
 	struct fdtable *fdt;
 } __attribute__((preserve_access_index));
 
-/* A mount namespace's id is its inode number (ls -i /proc/PID/ns/mnt). */
-struct ns_common {
-	unsigned int inum;
-} __attribute__((preserve_access_index));
-
 struct mnt_namespace {
 	struct ns_common ns;
 } __attribute__((preserve_access_index));
@@ -158,7 +175,7 @@ struct nsproxy {
 
 struct task_struct {
 	struct files_struct *files;
-	struct nsproxy *nsproxy;
+	struct nsproxy *nsproxy; /* NULL once the task is exiting */
 } __attribute__((preserve_access_index));
 
 #endif

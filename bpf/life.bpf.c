@@ -5,6 +5,7 @@
  * over the socket itself and needs neither kprobes nor tracefs), and by the
  * exits of accept() and accept4(), which name a passive socket's process. */
 #include "common.bpf.h"
+#include "identity.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "life.h"
 #include "payload_bytes.bpf.h"
@@ -14,6 +15,9 @@ const volatile __u32 target_pid = 0;      /* 0: every process */
 const volatile __u16 target_family = 0;   /* 0: both, else AF_INET or AF_INET6 */
 const volatile __u8 filter_lport = 0;     /* consult lports */
 const volatile __u8 filter_rport = 0;     /* consult rports */
+/* Ask for each socket's cookie (--json): bpf_get_socket_cookie() on a
+ * socket needs Linux 5.12, so the verifier sees the call only when set. */
+const volatile __u8 want_cookie = 0;
 
 PORT_FILTER_MAP(lports);
 PORT_FILTER_MAP(rports);
@@ -26,6 +30,7 @@ struct session {
 	__u8 syn_acked; /* went SYN_SENT -> ESTABLISHED */
 	__u8 fin_sent;  /* went to FIN_WAIT1 or LAST_ACK, which send our FIN */
 	char comm[TASK_COMM_LEN];
+	struct task_identity owner;
 	__u8 owner_in_scope; /* the owner passed --cgroupmap and --mntnsmap */
 };
 
@@ -49,6 +54,7 @@ static __always_inline void record_owner(struct session *s)
 	s->pid = current_pid();
 	s->has_owner = 1;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	current_identity(&s->owner);
 	s->owner_in_scope = task_in_scope();
 }
 
@@ -144,6 +150,12 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	e->rx_bytes = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
 	e->tx_bytes = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
 	e->pid = pid;
+	e->cookie = want_cookie ? bpf_get_socket_cookie((void *)sk) : 0;
+	e->cgroup_id = s->owner.cgroup_id;
+	e->tid = s->owner.tid;
+	e->uid = s->owner.uid;
+	e->netns = socket_netns(sk);
+	e->mntns = s->owner.mntns;
 	e->lport = lport;
 	e->rport = rport;
 	e->family = family;

@@ -21,7 +21,13 @@ struct life_event {
 	__u64 span_us;    /* lifespan: last early-state transition to CLOSE */
 	__u64 rx_bytes;   /* tcp_sock.bytes_received */
 	__u64 tx_bytes;   /* tcp_sock.bytes_acked */
+	__u64 cookie;     /* the socket's cookie; 0 unless asked for (want_cookie) */
+	__u64 cgroup_id;  /* the owner's cgroup v2 id when it last acted on the socket */
 	__u32 pid;        /* thread-group id of the process that owned the socket */
+	__u32 tid;        /* the owner's thread */
+	__u32 uid;        /* its real UID */
+	__u32 netns;      /* the socket's network namespace inode number */
+	__u32 mntns;      /* the owner's mount namespace inode number */
 	__u16 lport;      /* host order */
 	__u16 rport;      /* host order */
 	__u16 family;     /* AF_INET or AF_INET6 */
@@ -32,6 +38,6 @@ struct life_event {
 	char comm[TASK_COMM_LEN];
 };
 
-_Static_assert(sizeof(struct life_event) == 96, "life_event layout changed");
+_Static_assert(sizeof(struct life_event) == 128, "life_event layout changed");
 
 #endif

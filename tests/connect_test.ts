@@ -17,6 +17,7 @@ import {
 import { ChildCgroup } from "./child_cgroup.ts";
 import { cgroupV2Root } from "../src/bpf/cgroup_root.ts";
 import { NetworkNamespace } from "./netns.ts";
+import { SessionEnd } from "./session_end.ts";
 
 const BANNER = "Tracing connect ... Hit Ctrl-C to end";
 const NOBODY = 65534;
@@ -221,7 +222,7 @@ Deno.test("connect rejects bad input with a one-line error and exit status 2", a
       ["connect", "-c", "--json"],
       "tcptools connect: error: argument --json: not allowed with argument -c/--count",
     ],
-    [["connect", "-d"], "tcptools connect: error: unrecognized arguments: -d"],
+    [["connect", "-x"], "tcptools connect: error: unrecognized arguments: -x"],
   ];
   await assertUsageErrors(cases);
 });
@@ -444,5 +445,138 @@ Deno.test("connect where no cgroup v2 hierarchy is mounted reaches the root thro
   assert.equal(code, 0, stderr);
   assert.deepEqual(linesOf(stdout, x.client.pid), [
     line({ pid: x.client.pid, ip: 4, saddr: "127.0.0.1", daddr: "127.0.0.1", dport: x.serverPort }),
+  ]);
+});
+
+/** bcc's tcpconnlat line up to LAT(ms), then the latency. */
+function latencyLine(line: string, c: { pid: number; daddr: string; dport: number }): number {
+  const start = `${String(c.pid).padEnd(7)} ${"tt-client".padEnd(12)} 4  ${c.daddr.padEnd(16)} ` +
+    `${c.daddr.padEnd(16)} ${String(c.dport).padEnd(5)} `;
+  assert.ok(line.startsWith(start), `${line}\n!= ${start}`);
+  assert.match(line.slice(start.length), /^\d+\.\d\d$/);
+  return Number(line.slice(start.length));
+}
+
+Deno.test("connect --failed and connlat --failed print refused, timed-out, unreachable and aborted connects at their answer, and no established one", async () => {
+  // Two addresses of the namespace's own: SYNs to 10.9.9.2:80 are dropped
+  // (one SYN retry: timed out after about 3 s), those to 10.9.9.3:80 answered
+  // with ICMP host unreachable.
+  await using ns = await NetworkNamespace.create({ "net.ipv4.tcp_syn_retries": "1" });
+  await ns.run(["ip", "addr", "add", "10.9.9.2/32", "dev", "lo"]);
+  await ns.run(["ip", "addr", "add", "10.9.9.3/32", "dev", "lo"]);
+  await ns.run(
+    ["nft", "-f", "-"],
+    `table ip tt {
+    chain in {
+      type filter hook input priority 0;
+      ip daddr 10.9.9.2 tcp dport 80 drop
+      ip daddr 10.9.9.3 tcp dport 80 reject with icmp type host-unreachable
+    }
+  }`,
+  );
+  const text = await Tracer.start(["connect", "--failed"]);
+  const latency = await Tracer.start(["connlat", "--failed"]);
+  const counts = await Tracer.start(["connect", "--failed", "-c"]);
+  const json = await Tracer.start(["connect", "--failed", "--json"], { waitForHeader: false });
+  const probe = closedPort("127.0.0.1");
+  await json.probeUntilFirstLine(() =>
+    Peer.spawn("connect", { host: "127.0.0.1", port: probe }).finished()
+  );
+
+  const client = { port: 80, comm: "tt-client" };
+  const timedOut = Peer.spawn("connect", { ...client, host: "10.9.9.2" }, undefined, ns.prefix);
+  const aborted = Peer.spawn(
+    "connect",
+    { ...client, host: "10.9.9.2", "abort-ms": 300 },
+    undefined,
+    ns.prefix,
+  );
+  const refused = Peer.spawn("connect", { ...client, host: "10.9.9.3", port: 81 }, undefined, [
+    ...ns.prefix,
+  ]);
+  // A blocking connect(): an ICMP error that comes while connect() holds the
+  // socket is only kept as a soft error, which a non-blocking caller reading
+  // SO_ERROR takes away before it closes (then the kernel sees an abort).
+  const unreachable = await SessionEnd.client("tt-client", "10.9.9.3", 80, ns.name);
+  const server = Peer.spawn(
+    "serve",
+    { host: "10.9.9.3", port: 82, send: 1, expect: 1 },
+    undefined,
+    [
+      ...ns.prefix,
+    ],
+  );
+  await server.report(1);
+  const established = Peer.spawn(
+    "connect",
+    { ...client, host: "10.9.9.3", port: 82, send: 1, expect: 1 },
+    undefined,
+    ns.prefix,
+  );
+  await assert.rejects(unreachable.do("connect"), /errno 113$/);
+  await unreachable.stop();
+  const [ok] = await established.finished();
+  await server.finished();
+  assert.ok((ok.lport as number) > 0);
+  const [refusedReport] = await refused.finished();
+  assert.equal(refusedReport.refused, true);
+  assert.deepEqual(await aborted.finished(), [{ aborted: true }]);
+  const [timedOutReport] = await timedOut.finished();
+  assert.equal(timedOutReport.timed_out, true);
+
+  const failed = [
+    { pid: timedOut.pid, daddr: "10.9.9.2", dport: 80, outcome: "timed-out", error: 110 },
+    { pid: aborted.pid, daddr: "10.9.9.2", dport: 80, outcome: "aborted", error: null },
+    { pid: refused.pid, daddr: "10.9.9.3", dport: 81, outcome: "refused", error: 111 },
+    { pid: unreachable.pid, daddr: "10.9.9.3", dport: 80, outcome: "unreachable", error: 113 },
+  ];
+  for (const tracer of [text, latency, json]) {
+    await until("every failed connect", () => {
+      const out = tracer.lines().join("\n");
+      return failed.every((f) => linesOf(out, f.pid).length > 0);
+    });
+  }
+  const out = {
+    text: await text.stop(),
+    latency: await latency.stop(),
+    counts: await counts.stop(),
+    json: await json.stop(),
+  };
+  for (const o of Object.values(out)) assert.equal(o.code, 0, o.stderr);
+
+  // The source of a connect to an address of the host's own is that address.
+  for (const f of failed) {
+    assert.deepEqual(linesOf(out.text.stdout, f.pid), [
+      line({ pid: f.pid, ip: 4, saddr: f.daddr, daddr: f.daddr, dport: f.dport }),
+    ]);
+    const [lat] = linesOf(out.latency.stdout, f.pid);
+    const ms = latencyLine(lat, f);
+    const [object] = linesOf(out.json.stdout, f.pid).map((l) => JSON.parse(l));
+    assert.equal(object.outcome, f.outcome);
+    assert.equal(object.error, f.error);
+    // Two tracers, each timing from its own program run: microseconds apart.
+    assert.ok(Math.abs(object.latency_ms - ms) < 1, `${object.latency_ms} vs ${ms}`);
+    if (f.outcome === "timed-out") {
+      assert.ok(ms > 2000 && ms <= (timedOutReport.connect_ms as number), `${ms}`);
+    }
+    if (f.outcome === "aborted") assert.ok(ms >= 250 && ms < 2000, `${ms}`);
+  }
+  for (const o of [out.text, out.latency, out.json]) {
+    assert.deepEqual(linesOf(o.stdout, established.pid), [], "the established connect");
+  }
+  assert.equal(
+    out.text.stdout.split("\n")[1],
+    "PID     COMM         IP SADDR            DADDR            DPORT ",
+  );
+  assert.equal(
+    out.latency.stdout.split("\n")[0],
+    "PID     COMM         IP SADDR            DADDR            DPORT LAT(ms)",
+  );
+  // -c --failed counts them per destination; the established one is not counted.
+  const rows = out.counts.stdout.split("\n").filter((l) => l.startsWith("10.9.9."));
+  assert.deepEqual(rows.map((r) => r.trimEnd().split(/ +/).join(" ")).sort(), [
+    "10.9.9.2 10.9.9.2 80 2",
+    "10.9.9.3 10.9.9.3 80 1",
+    "10.9.9.3 10.9.9.3 81 1",
   ]);
 });

@@ -118,7 +118,7 @@ export function assertRefusedConnectJson(
   port: number,
   measuredMs: number,
 ) {
-  const { time, lport, latency_ms, ...rest } = JSON.parse(line);
+  const { time, lport, latency_ms, ...rest } = withoutIdentity(JSON.parse(line));
   assert.deepEqual(rest, {
     pid,
     uid: 0,
@@ -133,6 +133,20 @@ export function assertRefusedConnectJson(
   assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   assert.ok(lport > 0);
   assert.ok(latency_ms > 0 && latency_ms <= measuredMs, `${latency_ms} vs ${measuredMs} ms`);
+}
+
+/**
+ * A JSON object without the identity fields other than `uid` (tests/identity_test.ts
+ * checks their values), each checked to be a positive integer.
+ */
+export function withoutIdentity<T extends Record<string, unknown>>(
+  object: T,
+): Omit<T, "tid" | "cgroup_id" | "netns" | "mntns" | "cookie"> {
+  const { tid, cgroup_id, netns, mntns, cookie, ...rest } = object;
+  for (const [name, value] of Object.entries({ tid, cgroup_id, netns, mntns, cookie })) {
+    assert.ok(Number.isSafeInteger(value) && (value as number) > 0, `${name}: ${value}`);
+  }
+  return rest;
 }
 
 /** Collects a stream's text as it arrives. */

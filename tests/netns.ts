@@ -6,8 +6,19 @@
  * @module
  */
 
-async function run(cmd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+async function run(cmd: string, args: string[], input?: string): Promise<void> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: input === undefined ? "null" : "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  }
+  const out = await child.output();
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
@@ -44,12 +55,35 @@ export class NetworkNamespace {
     return run("ip", ["-n", this.name, "route", "add", ...args]);
   }
 
+  /** Runs `command` inside, with `input` on its stdin if given (e.g. an nft ruleset). */
+  run(command: string[], input?: string): Promise<void> {
+    return run("ip", ["netns", "exec", this.name, ...command], input);
+  }
+
+  /**
+   * Names `address` as the namespace's DNS resolver: `ip netns exec` mounts
+   * /etc/netns/<name>/resolv.conf over /etc/resolv.conf for what it runs.
+   */
+  useResolver(address: string): void {
+    Deno.mkdirSync(this.#etc, { recursive: true });
+    Deno.writeTextFileSync(`${this.#etc}/resolv.conf`, `nameserver ${address}\n`);
+  }
+
+  get #etc(): string {
+    return `/etc/netns/${this.name}`;
+  }
+
   /** A command prefix that runs the rest inside; ip(8) execs in place, so the PID stays. */
   get prefix(): string[] {
     return ["ip", "netns", "exec", this.name];
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      Deno.removeSync(this.#etc, { recursive: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
     await run("ip", ["netns", "del", this.name]);
   }
 }

@@ -15,7 +15,10 @@
  * `connect` waits `delay-ms` first (so a test can learn its PID), and also
  * reports how long each connect() took as it measured it (`connect_ms`);
  * to a closed port it prints {"refused":true,"connect_ms":…}, with no local
- * port free {"unavailable":true}, and unanswered {"timed_out":true,"connect_ms":…}.
+ * port free {"unavailable":true}, unanswered {"timed_out":true,"connect_ms":…},
+ * on another error {"failed":"<Deno error name>","connect_ms":…}. With
+ * `--abort-ms A`, a connect() still waiting after A ms is given up: the peer
+ * prints {"aborted":true} and exits, which closes the socket.
  *
  * @module
  */
@@ -31,6 +34,7 @@ const { positionals, values } = parseArgs({
     expect: { type: "string", default: "0" },
     comm: { type: "string" },
     "delay-ms": { type: "string", default: "0" },
+    "abort-ms": { type: "string" },
   },
 });
 const [mode] = positionals;
@@ -85,9 +89,15 @@ if (mode === "serve") {
   for (let i = 0; i < count; i++) {
     let conn: Deno.Conn;
     const started = performance.now();
+    const abort = values["abort-ms"] === undefined ? undefined : setTimeout(() => {
+      report({ aborted: true });
+      Deno.exit(0);
+    }, Number(values["abort-ms"]));
     try {
       conn = await Deno.connect({ hostname: host, port: Number(values.port) });
+      clearTimeout(abort);
     } catch (error) {
+      clearTimeout(abort);
       if (error instanceof Deno.errors.ConnectionRefused) {
         report({ refused: true, connect_ms: performance.now() - started });
         continue;
@@ -100,7 +110,8 @@ if (mode === "serve") {
         report({ timed_out: true, connect_ms: performance.now() - started });
         continue;
       }
-      throw error;
+      report({ failed: (error as Error).name, connect_ms: performance.now() - started });
+      continue;
     }
     const connectMs = performance.now() - started;
     await writeAll(conn, send);

@@ -14,6 +14,7 @@ import { BpfError, BpfUsageError } from "./errors.ts";
 import { openTracepoint } from "./tracepoint.ts";
 
 // enum bpf_prog_type (include/uapi/linux/bpf.h).
+const BPF_PROG_TYPE_CGROUP_SKB = 8;
 const BPF_PROG_TYPE_SOCK_OPS = 13;
 /** The section of a program on a tracefs event: SEC("tracepoint/<category>/<name>"). */
 const TRACEFS_SECTION = "tracepoint/";
@@ -245,7 +246,8 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   #isCgroupProgram(name: string): boolean {
-    return libbpf().bpf_program__type(this.#program(name)) === BPF_PROG_TYPE_SOCK_OPS;
+    const type = libbpf().bpf_program__type(this.#program(name));
+    return type === BPF_PROG_TYPE_SOCK_OPS || type === BPF_PROG_TYPE_CGROUP_SKB;
   }
 
   /** Whether a program that loads attaches to a cgroup (needs CAP_NET_ADMIN). */
@@ -256,7 +258,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   /**
    * Attaches every program that was loaded: tracing programs to their
    * tracepoints (tp_btf, or tracefs events such as syscalls:*), cgroup
-   * programs (sock_ops) to the cgroup v2 root, where they run for the
+   * programs (sock_ops, cgroup skb) to the cgroup v2 root, where they run for the
    * sockets of every process.
    */
   attachAll(): void {

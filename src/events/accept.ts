@@ -4,6 +4,7 @@
  * @module
  */
 import { decodeAcceptEventRecord } from "../../gen/accept.ts";
+import { type Identity, identityOf } from "./identity.ts";
 import { type LocalConnection, localConnection } from "./record.ts";
 
 /** One connection returned by accept() or accept4(). */
@@ -13,6 +14,8 @@ export interface AcceptEvent extends LocalConnection {
   /** The listener's accept queue length after this accept, and its limit. */
   backlog: number;
   backlogMax: number;
+  /** The accepting task, the socket's network namespace and cookie. */
+  identity: Identity;
 }
 
 /** Decodes one record; throws on a short record or an unknown address family. */
@@ -23,5 +26,6 @@ export function decodeAcceptEvent(record: DataView): AcceptEvent {
     tsUs: r.ts_us,
     backlog: r.backlog,
     backlogMax: r.backlog_max,
+    identity: identityOf(r, true),
   };
 }

@@ -10,6 +10,7 @@ import {
   decodeConnectCountKeyRecord,
   decodeConnectEventRecord,
 } from "../../gen/connect.ts";
+import { type Identity, identityOf } from "./identity.ts";
 import { addressPair } from "./record.ts";
 
 /** How an attempt ended, as far as the kernel knew when it was reported. */
@@ -49,6 +50,8 @@ export interface ConnectEvent {
   outcome: Outcome;
   /** The errno of a failed attempt (sk_err), else 0. */
   error: number;
+  /** The caller of connect(), the socket's network namespace and cookie. */
+  identity: Identity;
 }
 
 /** Decodes one record; throws on a short record, an unknown family or outcome. */
@@ -70,6 +73,7 @@ export function decodeConnectEvent(record: DataView): ConnectEvent {
     saddr,
     daddr,
     comm: r.comm,
+    identity: identityOf(r, true),
   };
 }
 

@@ -17,6 +17,11 @@ function event(family: number, outcome: number): DataView {
     saddr: [10, 0, 0, 1],
     daddr: [10, 0, 0, 2],
     comm: "curl",
+    cookie: 77n,
+    cgroup_id: 4242n,
+    tid: 4322,
+    netns: 4026531840,
+    mntns: 4026531841,
   });
 }
 
@@ -34,6 +39,14 @@ Deno.test("a refused IPv4 connect decodes with its outcome and errno", () => {
     saddr: "10.0.0.1",
     daddr: "10.0.0.2",
     comm: "curl",
+    identity: {
+      uid: 1000,
+      tid: 4322,
+      cgroupId: 4242,
+      netns: 4026531840,
+      mntns: 4026531841,
+      cookie: 77,
+    },
   });
 });
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { decodeLifeEventRecord, LifeControl } from "../../gen/life.ts";
+import { type Identity, identityOf } from "./identity.ts";
 import { type LocalConnection, localConnection } from "./record.ts";
 
 /** One closed TCP session. */
@@ -20,6 +21,8 @@ export interface LifeEvent extends LocalConnection {
   rxCounter: number;
   /** tcp_sock.bytes_acked as the kernel counts it (bcc prints this, in KB). */
   txCounter: number;
+  /** The owner when it last acted on the socket (none: PID 0), the socket's network namespace and cookie. */
+  identity: Identity;
 }
 
 // Which control sequence numbers the counters include (enum life_control).
@@ -36,5 +39,7 @@ export function decodeLifeEvent(record: DataView): LifeEvent {
     txBytes: r.tx_bytes - (r.control & LIFE_TX_SYN ? 1 : 0) - (r.control & LIFE_TX_FIN ? 1 : 0),
     rxCounter: r.rx_bytes,
     txCounter: r.tx_bytes,
+    // PID 0: no process owned the socket (bpf/life.bpf.c).
+    identity: identityOf(r, r.pid !== 0),
   };
 }

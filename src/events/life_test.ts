@@ -37,6 +37,12 @@ Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () =>
     laddr: [127, 0, 0, 1],
     raddr: [10, 1, 2, 3],
     comm: "curl",
+    cookie: 77n,
+    cgroup_id: 4242n,
+    tid: 4243,
+    netns: 4026531840,
+    mntns: 4026531841,
+    uid: 1000,
   }));
   assert.deepEqual(event, {
     tsUs: 123456789,
@@ -52,6 +58,14 @@ Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () =>
     lport: 40000,
     raddr: "10.1.2.3",
     rport: 8080,
+    identity: {
+      uid: 1000,
+      tid: 4243,
+      cgroupId: 4242,
+      netns: 4026531840,
+      mntns: 4026531841,
+      cookie: 77,
+    },
   });
 });
 
@@ -93,4 +107,16 @@ Deno.test("a short record or an unknown family is rejected", () => {
     comm: "x",
   });
   assert.throws(() => decodeLifeEvent(odd), /unknown address family/);
+});
+
+Deno.test("a session no process owned has no task identity; an ungenerated cookie is null", () => {
+  const event = decodeLifeEvent(record({ pid: 0, comm: "-", netns: 4026531840, cookie: 0n }));
+  assert.deepEqual(event.identity, {
+    uid: null,
+    tid: null,
+    cgroupId: null,
+    netns: 4026531840,
+    mntns: null,
+    cookie: null,
+  });
 });

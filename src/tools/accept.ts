@@ -6,6 +6,7 @@
  */
 import { type AcceptEvent, decodeAcceptEvent } from "../events/accept.ts";
 import * as args from "../cli/args.ts";
+import { identityFields } from "../events/identity.ts";
 import { type Column, connectionFields, jsonFormat, textFormat } from "../output/format.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { hasSavedRegisters } from "../bpf/features.ts";
@@ -41,6 +42,7 @@ function output(options: AcceptOptions, clock: TimeColumns) {
         ...connectionFields(e),
         backlog: e.backlog,
         backlog_max: e.backlogMax,
+        ...identityFields(e),
       })),
     };
   }
@@ -102,7 +104,11 @@ export const accept = defineTool({
     want_backlog: readsBacklog(options) ? 1 : 0,
     listener_from_entry: listenerFromEntry(options) ? 1 : 0,
   }),
-  skipLoad: (options) => listenerFromEntry(options) ? [] : ["accept4_enter", "accept_enter"],
+  skipLoad: (options) => [
+    ...(listenerFromEntry(options) ? [] : ["accept4_enter", "accept_enter"]),
+    // Generates each new socket's cookie, which --json alone prints (Linux 5.12+).
+    ...(options.json ? [] : ["accept_cookie"]),
+  ],
   portFilters: (options) => ({ lports: options.port ?? [] }),
   decode: decodeAcceptEvent,
   output,

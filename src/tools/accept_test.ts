@@ -14,6 +14,14 @@ const sshd: AcceptEvent = {
   lport: 22,
   backlog: 0,
   backlogMax: 128,
+  identity: {
+    uid: 1000,
+    tid: 908,
+    cgroupId: 4242,
+    netns: 4026531840,
+    mntns: 4026531841,
+    cookie: 77,
+  },
 };
 
 Deno.test("accept prints bcc tcpaccept's header and line, LPORT padded last", () => {

@@ -17,8 +17,12 @@ import {
   decodeConnectCount,
   decodeConnectEvent,
 } from "../events/connect.ts";
+import { identityFields } from "../events/identity.ts";
+import { decodeDnsAnswer, type DnsAnswer, isDnsAnswerRecord } from "../events/dns_answer.ts";
+import { DnsCache } from "../dns/cache.ts";
 import * as args from "../cli/args.ts";
 import type { BpfObject } from "../bpf/object.ts";
+import type { CommandParser } from "../cli/parser.ts";
 import type { CommUnit } from "../output/comm.ts";
 import { type Column, type Format, jsonFormat, textFormat } from "../output/format.ts";
 import { secondsColumn, type TimeColumns } from "../output/time_columns.ts";
@@ -34,6 +38,8 @@ export interface ConnectOptions {
   uid: number | undefined;
   count: boolean;
   json: boolean;
+  failed: boolean;
+  dns: boolean;
   ipv4: boolean;
   ipv6: boolean;
   ring_kb: number;
@@ -78,6 +84,7 @@ export function connectJson(
     outcome: e.outcome,
     latency_ms: e.outcome === "pending" ? null : e.latencyUs / 1000,
     error: e.error || null,
+    ...identityFields(e),
   }));
 }
 
@@ -134,32 +141,77 @@ function countSummary(object: BpfObject<"connect">, ipv6: boolean): string[] {
   return countTable(counts, ipv6);
 }
 
-/** Whether each connect is printed at its answer rather than as its SYN leaves. */
+/** Whether each connect is printed (or counted) at its answer rather than as its SYN leaves. */
 function atAnswer(options: ConnectOptions): boolean {
-  return options.json;
+  return options.json || options.failed;
+}
+
+/**
+ * Adds --failed (connect and connlat): the kernel reports only attempts that
+ * did not establish, at their answer.
+ */
+export function addFailedFlag(parser: CommandParser, help: string): void {
+  parser.flag(["--failed"], help);
 }
 
 /** When an event was reported: the SYN leaving (pending), or the answer. */
 export const reported = (e: ConnectEvent) => e.startUs + e.latencyUs;
 
+/** What the connect object's ring buffer carries: connects, and with -d DNS answers. */
+export type ConnectRecord = ConnectEvent | DnsAnswer;
+
+function decodeRecord(record: DataView): ConnectRecord {
+  return isDnsAnswerRecord(record) ? decodeDnsAnswer(record) : decodeConnectEvent(record);
+}
+
+/**
+ * Prints connects with `format`; DNS answers print nothing, and fill `cache`
+ * for the QUERY column of the connects after them in the ring buffer.
+ */
+function withDnsAnswers(format: Format<ConnectEvent>, cache?: DnsCache): Format<ConnectRecord> {
+  return {
+    header: format.header,
+    line: (r) => {
+      if (!("kind" in r)) return format.line(r);
+      if (cache && r.name !== undefined) {
+        for (const address of r.addresses) cache.add(address, r.name, r.tsUs);
+      }
+      return undefined;
+    },
+  };
+}
+
 function output(options: ConnectOptions, clock: TimeColumns) {
-  if (options.json) return { format: asBcc(connectJson(clock, reported), options.ipv6) };
+  if (options.json) {
+    return { format: withDnsAnswers(asBcc(connectJson(clock, reported), options.ipv6)) };
+  }
+  const cache = options.dns ? new DnsCache() : undefined;
   const columns: Column<ConnectEvent>[] = [
-    ...(options.timestamp ? [secondsColumn<ConnectEvent>(clock, (e) => e.startUs, 3, 9, "")] : []),
+    // Printed at the answer with --failed: timed by it, so lines stay in order.
+    ...(options.timestamp
+      ? [secondsColumn<ConnectEvent>(clock, options.failed ? reported : (e) => e.startUs, 3, 9, "")]
+      : []),
     ...(options.print_uid
       ? [{ header: "UID", width: 6, gap: "", value: (e: ConnectEvent) => e.uid }]
       : []),
     ...connectColumns(options.lport, "bytes", 6),
     // bcc's DNS column (%s), empty without -d: a trailing space on each line.
-    { header: "QUERY", lineOnly: true, value: () => "" },
+    // With -d, the name the destination was looked up by before connect().
+    {
+      header: "QUERY",
+      lineOnly: cache === undefined,
+      value: (e) => cache?.query(e.daddr, e.startUs) ?? "",
+    },
   ];
   if (options.count) {
     return {
-      format: { header: () => [CONNECT_BANNER], line: () => undefined },
+      format: withDnsAnswers({ header: () => [CONNECT_BANNER], line: () => undefined }),
       summary: (object: BpfObject<"connect">) => countSummary(object, options.ipv6),
     };
   }
-  return { format: asBcc(textFormat(columns, [CONNECT_BANNER]), options.ipv6) };
+  return {
+    format: withDnsAnswers(asBcc(textFormat(columns, [CONNECT_BANNER]), options.ipv6), cache),
+  };
 }
 
 /** The description of `tcptools connect`. */
@@ -170,6 +222,7 @@ export const connect = defineTool({
   examples: [
     ["tcptools connect", "trace all TCP connect()s"],
     ["tcptools connect -t", "include timestamps"],
+    ["tcptools connect -d", "include DNS queries associated with connects"],
     ["tcptools connect -p 181", "only trace PID 181"],
     ["tcptools connect -P 80", "only trace port 80"],
     ["tcptools connect -P 80,81", "only trace port 80 and 81"],
@@ -180,6 +233,7 @@ export const connect = defineTool({
     ["tcptools connect -c", "count connects per src ip and dest ip/port"],
     ["tcptools connect -L", "include LPORT while printing outputs"],
     ["tcptools connect --json", "one JSON object per connect, with its outcome"],
+    ["tcptools connect --failed", "only connects that failed, printed at the failure"],
   ],
   flags(parser) {
     args.addTimestampFlag(parser, "include timestamp on output");
@@ -196,6 +250,12 @@ export const connect = defineTool({
       "one JSON object per connect, printed at its answer, with the outcome",
       mode,
     );
+    parser.flag(["-d", "--dns"], "include likely DNS query associated with each connect", mode);
+    addFailedFlag(
+      parser,
+      "only connects that did not establish (refused, timed out, unreachable, aborted), " +
+        "printed at that answer; with -c, count those",
+    );
     args.addRingFlag(parser);
   },
   ends: ["active"],
@@ -209,10 +269,15 @@ export const connect = defineTool({
     report_at_start: options.count || atAnswer(options) ? 0 : 1,
     report_at_end: atAnswer(options) ? 1 : 0,
     count_only: options.count ? 1 : 0,
+    failed_only: options.failed ? 1 : 0,
   }),
   portFilters: (options) => ({ dports: options.port ?? [] }),
   // connect_syn (sock_ops) reports or counts each connect as its SYN leaves.
-  skipLoad: (options) => atAnswer(options) ? ["connect_syn"] : [],
-  decode: decodeConnectEvent,
+  skipLoad: (options) => [
+    ...(atAnswer(options) ? ["connect_syn"] : []),
+    // connect_dns (cgroup skb) copies DNS answers for -d's QUERY column.
+    ...(options.dns ? [] : ["connect_dns"]),
+  ],
+  decode: decodeRecord,
   output,
 });

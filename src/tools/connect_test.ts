@@ -3,6 +3,7 @@ import type { ConnectEvent } from "../events/connect.ts";
 import { formatOf } from "./_format_of.ts";
 import { asBccReports, connect, countTable } from "./connect.ts";
 import { connlat } from "./connlat.ts";
+import { parserOf } from "./tool.ts";
 
 const curl: ConnectEvent = {
   startUs: 2_000_000,
@@ -17,6 +18,14 @@ const curl: ConnectEvent = {
   dport: 80,
   outcome: "established",
   error: 0,
+  identity: {
+    uid: 1000,
+    tid: 1470,
+    cgroupId: 4242,
+    netns: 4026531840,
+    mntns: 4026531841,
+    cookie: 77,
+  },
 };
 
 Deno.test("connect prints bcc's banner, header and line, with the empty DNS column", () => {
@@ -76,6 +85,11 @@ Deno.test("JSON carries the outcome and the latency, null while pending", () => 
   assert.equal(answered.outcome, "established");
   assert.equal(answered.latency_ms, 1.65);
   assert.equal(answered.error, null);
+  const { uid, tid, cgroup_id, netns, mntns, cookie } = answered;
+  assert.deepEqual(
+    { uid, tid, cgroup_id, netns, mntns, cookie },
+    { uid: 1000, tid: 1470, cgroup_id: 4242, netns: 4026531840, mntns: 4026531841, cookie: 77 },
+  );
   const pending = JSON.parse(f.line({ ...curl, outcome: "pending", latencyUs: 0 }));
   assert.equal(pending.latency_ms, null);
 });
@@ -98,4 +112,15 @@ Deno.test("connlat prints bcc's header and line with LAT rounded half to even", 
     l.line(curl),
     "0.000    1469    curl         4  10.201.219.236   57266  54.245.105.25    80    1.65",
   );
+});
+
+Deno.test("connect_dns (DNS answer records) loads only for connect -d: connlat never decodes them", () => {
+  const options = (tool: typeof connect | typeof connlat, argv: string[]) =>
+    parserOf(tool).parse<never>(argv);
+  assert.ok(connlat.skipLoad!(options(connlat, [])).includes("connect_dns"));
+  assert.ok(connlat.skipLoad!(options(connlat, ["--failed"])).includes("connect_dns"));
+  for (const argv of [[], ["--json"], ["-c"], ["--failed"]]) {
+    assert.ok(connect.skipLoad!(options(connect, argv)).includes("connect_dns"), argv.join(" "));
+  }
+  assert.ok(!connect.skipLoad!(options(connect, ["-d"])).includes("connect_dns"));
 });

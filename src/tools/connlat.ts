@@ -10,7 +10,14 @@ import { ValueError } from "../cli/parser.ts";
 import { type Column, textFormat } from "../output/format.ts";
 import { fixed } from "../output/printf.ts";
 import { secondsColumn, type TimeColumns } from "../output/time_columns.ts";
-import { asBcc, CONNECT_HOOKS, connectColumns, connectJson, reported } from "./connect.ts";
+import {
+  addFailedFlag,
+  asBcc,
+  CONNECT_HOOKS,
+  connectColumns,
+  connectJson,
+  reported,
+} from "./connect.ts";
 import { defineTool } from "./tool.ts";
 
 /** Flags of `tcptools connlat`. */
@@ -20,6 +27,7 @@ export interface ConnlatOptions {
   lport: boolean;
   verbose: boolean;
   json: boolean;
+  failed: boolean;
   ipv4: boolean;
   ipv6: boolean;
   ring_kb: number;
@@ -65,6 +73,7 @@ export const connlat = defineTool({
     ["tcptools connlat -4", "trace IPv4 family only"],
     ["tcptools connlat -6", "trace IPv6 family only"],
     ["tcptools connlat --json", "one JSON object per connect, latency in ms"],
+    ["tcptools connlat --failed", "only failed connects, with the time until they failed"],
   ],
   flags(parser) {
     args.addTimestampFlag(parser, "include timestamp on output");
@@ -78,6 +87,11 @@ export const connlat = defineTool({
     });
     parser.flag(["-v", "--verbose"], "print libbpf's messages about loading the BPF program");
     args.addJsonFlag(parser, "one JSON object per connect (latency in ms, outcome)");
+    addFailedFlag(
+      parser,
+      "only connects that did not establish (refused, timed out, unreachable, aborted): " +
+        "LAT(ms) is the time until that answer",
+    );
     args.addRingFlag(parser);
   },
   ends: ["active"],
@@ -86,11 +100,16 @@ export const connlat = defineTool({
   globals: (options: ConnlatOptions) => ({
     ...args.pidAndFamilyGlobals(options),
     report_at_end: 1,
-    answered_only: 1, // bcc measures to the first answer: a SYN-ACK or a RST
+    // bcc measures to the first answer: a SYN-ACK or a RST. --failed instead
+    // takes every attempt that did not establish, however it ended.
+    answered_only: options.failed ? 0 : 1,
+    failed_only: options.failed ? 1 : 0,
     min_latency_us: minimumUs(options.duration_ms),
   }),
-  // It reports at the answer: connect_syn (sock_ops, the SYN leaving) is not needed.
-  skipLoad: () => ["connect_syn"],
+  // It reports at the answer: connect_syn (sock_ops, the SYN leaving) is not
+  // needed; nor is connect_dns (connect -d's DNS answers, records connlat
+  // does not decode).
+  skipLoad: () => ["connect_syn", "connect_dns"],
   decode: decodeConnectEvent,
   output,
   verbose: (options) => options.verbose,

@@ -12,6 +12,7 @@ import {
   jsonFormat,
   textFormat,
 } from "../output/format.ts";
+import { identityFields } from "../events/identity.ts";
 import { fixed } from "../output/printf.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { defineTool } from "./tool.ts";
@@ -62,6 +63,7 @@ function output(options: LifeOptions, clock: TimeColumns) {
         tx_bytes: e.txBytes,
         rx_bytes: e.rxBytes,
         span_ms: e.spanUs / 1000,
+        ...identityFields(e),
       })),
     };
   }
@@ -121,6 +123,7 @@ export const life = defineTool({
     ...args.pidAndFamilyGlobals(options),
     filter_lport: options.localport ? 1 : 0,
     filter_rport: options.remoteport ? 1 : 0,
+    want_cookie: options.json ? 1 : 0, // only --json prints it (Linux 5.12+)
   }),
   portFilters: (options) => ({
     lports: options.localport ?? [],

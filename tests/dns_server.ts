@@ -1,0 +1,84 @@
+/**
+ * A DNS server for the end-to-end tests: answers A and AAAA questions for
+ * the names it is given, and NXDOMAIN for others, over UDP. Run inside the
+ * test's network namespace on 127.0.0.1:53, it is the resolver the
+ * namespace's /etc/resolv.conf names, so a client that resolves a name
+ * (getaddrinfo) gets the test's own answers.
+ *
+ *   dns_server.ts --names '{"www.tt.test":["10.9.9.4","fd00::4"]}'
+ *
+ * Prints {"port":53} once bound, then {"name":N,"type":T} per question.
+ * Answers carry their owner name as a compression pointer to the question.
+ *
+ * @module
+ */
+import dgram from "node:dgram";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: { names: { type: "string" }, host: { type: "string", default: "127.0.0.1" } },
+});
+const names: Record<string, string[]> = JSON.parse(values.names!);
+
+const TYPE_A = 1;
+const TYPE_AAAA = 28;
+
+function ipv4(text: string): number[] {
+  return text.split(".").map(Number);
+}
+
+function ipv6(text: string): number[] {
+  const [head, tail] = text.split("::");
+  const groups = (s: string | undefined) => s ? s.split(":").map((g) => parseInt(g, 16)) : [];
+  const h = groups(head);
+  const t = groups(tail);
+  const all = [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+  return all.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+/** The question's name and where the question ends. */
+function question(query: Uint8Array): { name: string; end: number } {
+  const labels: string[] = [];
+  let pos = 12;
+  while (query[pos] !== 0) {
+    labels.push(new TextDecoder().decode(query.subarray(pos + 1, pos + 1 + query[pos])));
+    pos += query[pos] + 1;
+  }
+  return { name: labels.join("."), end: pos + 5 };
+}
+
+function answer(query: Uint8Array): Uint8Array {
+  const { name, end } = question(query);
+  const type = (query[end - 4] << 8) | query[end - 3];
+  const known = names[name.toLowerCase()];
+  const addresses = (known ?? []).filter((a) => a.includes(":") === (type === TYPE_AAAA));
+  const records = type === TYPE_A || type === TYPE_AAAA
+    ? addresses.map((a) => {
+      const data = type === TYPE_A ? ipv4(a) : ipv6(a);
+      return [0xc0, 12, 0, type, 0, 1, 0, 0, 0, 60, 0, data.length, ...data];
+    })
+    : [];
+  console.log(JSON.stringify({ name, type }));
+  return new Uint8Array([
+    query[0],
+    query[1],
+    0x81 | (query[2] & 0x01), // QR, opcode 0, RD copied
+    known ? 0x80 : 0x83, // RA; NXDOMAIN for unknown names
+    0,
+    1,
+    0,
+    records.length,
+    0,
+    0,
+    0,
+    0,
+    ...query.subarray(12, end),
+    ...records.flat(),
+  ]);
+}
+
+const socket = dgram.createSocket("udp4");
+socket.on("message", (query, from) => {
+  socket.send(answer(new Uint8Array(query)), from.port, from.address);
+});
+socket.bind(53, values.host, () => console.log(JSON.stringify({ port: 53 })));

@@ -1,0 +1,130 @@
+/**
+ * `tcptools connect -d` end to end: clients resolve names through a DNS
+ * server the test runs in its own network namespace (the namespace's
+ * resolver), then connect; each QUERY is checked against the test's own
+ * answers, A and AAAA.
+ */
+import assert from "node:assert/strict";
+import { assertUsageErrors, linesOf, Peer, Tracer, until } from "./harness.ts";
+import { NetworkNamespace } from "./netns.ts";
+import { dirname, fromFileUrl, join } from "./paths.ts";
+
+const DNS_SERVER = join(dirname(fromFileUrl(import.meta.url)), "dns_server.ts");
+
+/** bcc's -d line: PID COMM IP SADDR DADDR DPORT QUERY, the address the host's own. */
+function line(pid: number, ip: number, address: string, dport: number, query: string): string {
+  return `${String(pid).padEnd(7)} ${"tt-client".padEnd(12)} ${String(ip).padEnd(2)} ` +
+    `${address.padEnd(16)} ${address.padEnd(16)} ${String(dport).padEnd(6)} ${query}`;
+}
+
+Deno.test("connect -d names each destination by the DNS answer that gave it, A and AAAA", async () => {
+  await using ns = await NetworkNamespace.create();
+  for (const address of ["10.9.9.4/32", "10.9.9.5/32", "fd00::4/128"]) {
+    await ns.run(["ip", "addr", "add", address, "dev", "lo", "nodad"]);
+  }
+  ns.useResolver("127.0.0.1");
+  const names = { "www.tt.test": ["10.9.9.4"], "six.tt.test": ["fd00::4"] };
+  const dns = new Deno.Command(ns.prefix[0], {
+    args: [
+      ...ns.prefix.slice(1),
+      Deno.execPath(),
+      "run",
+      "-A",
+      DNS_SERVER,
+      "--names",
+      JSON.stringify(names),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const questions: string[] = [];
+  const reading = (async () => {
+    for await (const chunk of dns.stdout.pipeThrough(new TextDecoderStream())) {
+      questions.push(chunk);
+    }
+  })();
+  try {
+    await until("the DNS server", () => questions.join("").includes('{"port":53}'));
+    const tracer = await Tracer.start(["connect", "-d"]);
+    const serve = (host: string, port: number, count: number) =>
+      Peer.spawn("serve", { host, port, count, send: 1, expect: 1 }, undefined, ns.prefix);
+    const v4 = serve("0.0.0.0", 7000, 2);
+    const v6 = serve("::", 7001, 1);
+    await Promise.all([v4.report(1), v6.report(1)]);
+    const connect = (host: string, port: number) =>
+      Peer.spawn(
+        "connect",
+        { host, port, send: 1, expect: 1, comm: "tt-client" },
+        undefined,
+        ns.prefix,
+      );
+    const lookup = performance.now();
+    const byName = connect("www.tt.test", 7000);
+    await byName.finished();
+    const byName6 = connect("six.tt.test", 7001);
+    await byName6.finished();
+    // By address, later: the answer still names it, with its age.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const later = connect("10.9.9.4", 7000);
+    await later.finished();
+    const sinceLookup = performance.now() - lookup;
+    const unnamed = connect("10.9.9.5", 7002); // refused, and no answer named it
+    await unnamed.finished();
+    const local = connect("127.0.0.1", 7002);
+    await local.finished();
+    await Promise.all([v4.finished(), v6.finished()]);
+    await until("the last connect", () => linesOf(tracer.lines().join("\n"), local.pid).length > 0);
+    const { code, stdout, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+
+    // The clients asked the test's server (glibc asks A and AAAA).
+    for (const name of ["www.tt.test", "six.tt.test"]) {
+      assert.ok(questions.join("").includes(`{"name":"${name}","type":1}`), name);
+      assert.ok(questions.join("").includes(`{"name":"${name}","type":28}`), name);
+    }
+    const lines = stdout.split("\n");
+    assert.equal(lines[0], "Tracing connect ... Hit Ctrl-C to end");
+    assert.equal(
+      lines[1],
+      "PID     COMM         IP SADDR            DADDR            DPORT  QUERY",
+    );
+    assert.deepEqual(linesOf(stdout, byName.pid), [
+      line(byName.pid, 4, "10.9.9.4", 7000, "www.tt.test"),
+    ]);
+    assert.deepEqual(linesOf(stdout, byName6.pid), [
+      line(byName6.pid, 6, "fd00::4", 7001, "six.tt.test"),
+    ]);
+    const [aged] = linesOf(stdout, later.pid);
+    const prefix = line(later.pid, 4, "10.9.9.4", 7000, "www.tt.test (");
+    assert.ok(aged.startsWith(prefix), aged);
+    const ms = aged.slice(prefix.length).match(/^(\d+\.\d{3})ms\)$/);
+    assert.ok(ms, aged);
+    // From the answer to this connect(): more than the pause, less than all since the lookup.
+    assert.ok(Number(ms[1]) >= 300, aged);
+    assert.ok(Number(ms[1]) < sinceLookup, `${aged}: ${sinceLookup} ms since the lookup`);
+    assert.deepEqual(linesOf(stdout, unnamed.pid), [
+      line(unnamed.pid, 4, "10.9.9.5", 7002, "No DNS Query"),
+    ]);
+    assert.deepEqual(linesOf(stdout, local.pid), [
+      line(local.pid, 4, "127.0.0.1", 7002, "localhost"),
+    ]);
+  } finally {
+    dns.kill();
+    await dns.status;
+    await reading;
+  }
+});
+
+Deno.test("connect -d is refused with -c and --json", async () => {
+  await assertUsageErrors([
+    [
+      ["connect", "-c", "-d"],
+      "tcptools connect: error: argument -d/--dns: not allowed with argument -c/--count",
+    ],
+    [
+      ["connect", "--json", "--dns"],
+      "tcptools connect: error: argument -d/--dns: not allowed with argument --json",
+    ],
+  ]);
+});
