@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
-import { exchange, until } from "./harness.ts";
+import { closedPort, exchange, until } from "./harness.ts";
 import { TOOLS } from "../src/tools/registry.ts";
 
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");
@@ -184,6 +184,36 @@ async function traceOnBareRoot(release: string, glibc: readonly number[]): Promi
   const [lat] = fields(out.connlat.stdout, client);
   assert.deepEqual(lat.slice(1, 6), ["tt-client", "4", s, s, p]);
   assert.ok(Number(lat[6]) >= 0);
+
+  // The newer flags there too: failures decided in the kernel, and connect -d's
+  // cgroup skb program at the cgroup v2 root.
+  const failed = new BareTracer(dir, ["connect", "--failed"]);
+  const dns = new BareTracer(dir, ["connect", "-d"]);
+  for (const t of [failed, dns]) await t.attached();
+  const closed = closedPort("127.0.0.1");
+  await Deno.connect({ hostname: "127.0.0.1", port: closed }).then((c) => c.close(), () => {});
+  const y = await exchange("127.0.0.1", { up: 1, down: 1 });
+  await until(
+    "the refused and the answered connect",
+    () => starts(failed, Deno.pid).length === 1 && starts(dns, y.client.pid).length === 1,
+  );
+  const [refused, answered] = [await failed.stop(), await dns.stop()];
+  assert.equal(refused.code, 0, refused.stderr);
+  assert.equal(answered.code, 0, answered.stderr);
+  assert.deepEqual(fields(refused.stdout, Deno.pid).map((f) => f.slice(2)), [[
+    "4",
+    s,
+    s,
+    String(closed),
+  ]]);
+  assert.equal(fields(refused.stdout, y.client.pid).length, 0, "an established connect");
+  assert.deepEqual(fields(answered.stdout, y.client.pid).map((f) => f.slice(1, 6)), [[
+    "tt-client",
+    "4",
+    s,
+    s,
+    String(y.serverPort),
+  ]]);
   // Read-only root: nothing could be written; and nothing was left in /tmp.
   assert.equal([...Deno.readDirSync(join(dir, "tmp"))].length, before);
 }
