@@ -47,10 +47,11 @@ export function portList(value: string): number[] {
 }
 
 /**
- * Default size of the event ring buffer, KiB. Drained every 10 ms under load,
- * 1 MiB holds a quarter of a second of a 40,000 events/s flood; its pages
- * count in the tracer's resident memory (twice: libbpf maps the data area
- * twice to unwrap records), so more would cost without helping.
+ * Default size of the event ring buffer, KiB. The reader drains it once 64
+ * KiB wait (src/trace/attach.ts), so under a 40,000 events/s flood 1 MiB
+ * leaves a quarter of a second of slack for a busy reader; its pages count in
+ * the tracer's resident memory (twice: the data area is mapped twice to
+ * unwrap records), so more would cost without helping.
  */
 export const DEFAULT_RING_KB = 1024;
 
