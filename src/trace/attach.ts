@@ -11,7 +11,6 @@ import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import { btfPath, checkNetAdmin } from "./environment.ts";
 import type { Scope } from "./scope.ts";
 
-/** What loading a tool's object needs. */
 /**
  * Once this much waits in the ring buffer (or half of it, if smaller), each
  * new event wakes the reader, which then drains at once instead of waiting
@@ -23,6 +22,7 @@ import type { Scope } from "./scope.ts";
  */
 const BATCH_BYTES = 64 * 1024;
 
+/** What loading a tool's object needs. */
 export interface AttachSpec<P extends ProgramName> {
   program: P;
   /** `.rodata` globals written before load (the rest keep their C values). */

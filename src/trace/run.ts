@@ -75,7 +75,6 @@ export async function trace<Event, P extends ProgramName>(
   // In command mode they go to the command instead, whose end ends the run.
   using _signals = scope.passesSignals ? undefined : onStopSignals(stop);
   const reports = new SelfReports(spec.tool, object, spec.unprinted);
-  const reportLost = () => reports.report();
   let status = 0;
   let endFailed: { error: unknown } | undefined;
   try {
@@ -107,7 +106,7 @@ export async function trace<Event, P extends ProgramName>(
         checkDue = true;
       }
       if (checkDue && performance.now() - checked >= CHECK_MS) {
-        reportLost();
+        reports.report();
         checked = performance.now();
         checkDue = false;
       }
@@ -116,7 +115,7 @@ export async function trace<Event, P extends ProgramName>(
     reader.drain(); // what arrived before the signal is still printed
     for (const line of spec.summary?.(object) ?? []) out.push(line);
     await out.flush();
-    reportLost();
+    reports.report();
   } catch (error) {
     if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
     // The reader of stdout went away (e.g. `| head`): a normal end.

@@ -7,7 +7,8 @@
  * @module
  */
 import { BpfError } from "../bpf/errors.ts";
-import type { BpfObject } from "../bpf/object.ts";
+import type { ProgramGlobals } from "../../gen/assets.ts";
+import type { BpfObject, ProgramName } from "../bpf/object.ts";
 import { openPinnedMap, type PinnedMap } from "../bpf/pinned_map.ts";
 import type { ScopeOptions } from "../cli/args.ts";
 import { UsageError } from "../cli/errors.ts";
@@ -23,13 +24,16 @@ const BPF_MAP_TYPE_LRU_HASH = 9;
  */
 const COMMAND_LINGER_MS = 100;
 
-/** The `.rodata` scope globals of bpf/common.bpf.h, which every object has. */
-export interface ScopeGlobals {
-  target_cgroup_id: number;
-  target_cgroup_level: number;
-  filter_cgroupmap: number;
-  filter_mntnsmap: number;
-}
+/**
+ * The `.rodata` scope globals of bpf/common.bpf.h, which every object has:
+ * their names and types are the generated ones (gen/<tool>.ts).
+ */
+export type ScopeGlobals = Required<
+  Pick<
+    ProgramGlobals[ProgramName],
+    "target_cgroup_id" | "target_cgroup_level" | "filter_cgroupmap" | "filter_mntnsmap"
+  >
+>;
 
 /** Opens a pinned map for --cgroupmap/--mntnsmap; a usage error if it is not one bcc would take. */
 function openKeyMap(flag: string, path: string): PinnedMap {
