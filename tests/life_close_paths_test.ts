@@ -130,6 +130,14 @@ function row(end: SessionEnd, comm: string, lport: number, rport: number, txKb =
   return { pid: end.pid, comm, lport, rport, txKb, rxKb };
 }
 
+/** Both ends' rows of one session: the client sent `upKb` and received `downKb`. */
+function rows(client: SessionEnd, server: SessionEnd, lport: number, upKb: number, downKb: number) {
+  return [
+    row(client, "tt-client", lport, server.port, upKb, downKb),
+    row(server, "tt-server", server.port, lport, downKb, upKb),
+  ];
+}
+
 Deno.test("life: the client closes first (FIN); each end is its own process", async () => {
   await withEnds((client, server) => assertRows(() => session(client, server)));
 });
@@ -146,10 +154,7 @@ Deno.test("life: the server closes first (FIN); each end is its own process", as
       await server.do("close");
       await client.do("eof");
       await client.do("close");
-      return [
-        row(client, "tt-client", lport, server.port, 3, 1),
-        row(server, "tt-server", server.port, lport, 1, 3),
-      ];
+      return rows(client, server, lport, 3, 1);
     })
   );
 });
@@ -165,10 +170,7 @@ Deno.test("life: a server reset by its client (SO_LINGER 0) is the server's, fro
       // after its accept() and recv(), the server does nothing more here.
       await client.do("linger0");
       await client.do("close");
-      return [
-        row(client, "tt-client", lport, server.port, 3, 0),
-        row(server, "tt-server", server.port, lport, 0, 3),
-      ];
+      return rows(client, server, lport, 3, 0);
     })
   );
 });
@@ -180,10 +182,7 @@ Deno.test("life: a close() with unread data sends RST; each end is its own proce
       await server.do("accept");
       await client.do("send 3072");
       await server.do("close"); // 3 KiB unread: RST instead of FIN
-      return [
-        row(client, "tt-client", lport, server.port, 3, 0),
-        row(server, "tt-server", server.port, lport, 0, 3),
-      ];
+      return rows(client, server, lport, 3, 0);
     })
   );
 });
@@ -241,10 +240,7 @@ Deno.test("life: a server whose peer stops answering times out in a timer; it is
         // The client then gives up itself, in its own close().
         await client.do("linger0");
         await client.do("close");
-        return [
-          row(client, "tt-client", lport, server.port, 3, 0),
-          row(server, "tt-server", server.port, lport, 0, 3),
-        ];
+        return rows(client, server, lport, 3, 0);
       }), netns);
   } finally {
     ip("netns", "del", netns);
