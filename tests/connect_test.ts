@@ -9,6 +9,7 @@ import {
   closedPort,
   exchange,
   linesOf,
+  mappedRefusedConnect,
   Peer,
   tcptools,
   Tracer,
@@ -229,31 +230,8 @@ Deno.test("connect rejects bad input with a one-line error and exit status 2", a
 
 Deno.test("connect shows an IPv4-mapped connect of an IPv6 socket as IPv4, except under -6, in text and JSON", async () => {
   for (const [flags, ip] of [[[], 4], [["-4"], 4], [["-6"], 6]] as const) {
-    const address = ip === 4 ? "127.0.0.1" : "::ffff:127.0.0.1";
-    const tracer = await Tracer.start(["connect", ...flags]);
-    const json = await Tracer.start(["connect", "--json", ...flags], { waitForHeader: false });
-    await json.probeUntilFirstLine(() =>
-      exchange(ip === 4 ? "127.0.0.1" : "::1", { up: 1, down: 1 })
-    );
-    const port = closedPort("127.0.0.1");
-    const client = Peer.spawn("connect", { host: "::ffff:127.0.0.1", port, comm: "tt-client" });
-    const [report] = await client.finished();
-    assert.equal(report.refused, true);
-    for (const t of [tracer, json]) {
-      await until("the connect", () => linesOf(t.lines().join("\n"), client.pid).length > 0);
-    }
-    const { stdout } = await tracer.stop();
-    assert.deepEqual(linesOf(stdout, client.pid), [
-      line({ pid: client.pid, ip, saddr: address, daddr: address, dport: port }),
-    ]);
-    const [found] = linesOf((await json.stop()).stdout, client.pid).map((l) => JSON.parse(l));
-    assert.deepEqual([found.ip, found.saddr, found.daddr, found.dport, found.outcome], [
-      ip,
-      address,
-      address,
-      port,
-      "refused",
-    ]);
+    const { lines, pid, port, address } = await mappedRefusedConnect("connect", flags, ip);
+    assert.deepEqual(lines, [line({ pid, ip, saddr: address, daddr: address, dport: port })]);
   }
 });
 

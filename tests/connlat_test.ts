@@ -9,6 +9,7 @@ import {
   closedPort,
   exchange,
   linesOf,
+  mappedRefusedConnect,
   Peer,
   Tracer,
   until,
@@ -163,29 +164,8 @@ Deno.test("connlat rejects bad input with a one-line error and exit status 2", a
 
 Deno.test("connlat shows an IPv4-mapped connect of an IPv6 socket as IPv4, except under -6, in text and JSON", async () => {
   for (const [flags, ip] of [[[], 4], [["-4"], 4], [["-6"], 6]] as const) {
-    const address = ip === 4 ? "127.0.0.1" : "::ffff:127.0.0.1";
-    const text = await Tracer.start(["connlat", ...flags]);
-    const json = await Tracer.start(["connlat", "--json", ...flags], { waitForHeader: false });
-    await json.probeUntilFirstLine(() =>
-      exchange(ip === 4 ? "127.0.0.1" : "::1", { up: 1, down: 1 })
-    );
-    const port = closedPort("127.0.0.1");
-    const client = Peer.spawn("connect", { host: "::ffff:127.0.0.1", port, comm: "tt-client" });
-    const [report] = await client.finished();
-    assert.equal(report.refused, true);
-    for (const t of [text, json]) await until("the connect", seen(t, client.pid));
-    latency(
-      linesOf((await text.stop()).stdout, client.pid),
-      prefix({ pid: client.pid, ip, address, dport: port }),
-    );
-    const [found] = linesOf((await json.stop()).stdout, client.pid).map((l) => JSON.parse(l));
-    assert.deepEqual([found.ip, found.saddr, found.daddr, found.dport, found.outcome], [
-      ip,
-      address,
-      address,
-      port,
-      "refused",
-    ]);
+    const { lines, pid, port, address } = await mappedRefusedConnect("connlat", flags, ip);
+    latency(lines, prefix({ pid, ip, address, dport: port }));
   }
 });
 

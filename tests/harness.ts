@@ -404,3 +404,40 @@ export async function exchange(
   await server.finished();
   return { server, client, serverPort, clientPorts: reports.map((r) => r.lport as number) };
 }
+
+/**
+ * What `tool` (a connect-object tool) prints, as text and as JSON, for a
+ * refused connect an AF_INET6 socket makes to the IPv4-mapped ::ffff:127.0.0.1,
+ * under `flags` (none, -4 or -6). Checks the JSON object against `ip` and
+ * the address form that goes with it, and returns the text lines about the
+ * client for the caller to check in the tool's own format.
+ */
+export async function mappedRefusedConnect(
+  tool: string,
+  flags: readonly string[],
+  ip: 4 | 6,
+): Promise<{ lines: string[]; pid: number; port: number; address: string }> {
+  const address = ip === 4 ? "127.0.0.1" : "::ffff:127.0.0.1";
+  const text = await Tracer.start([tool, ...flags]);
+  const json = await Tracer.start([tool, "--json", ...flags], { waitForHeader: false });
+  await json.probeUntilFirstLine(() =>
+    exchange(ip === 4 ? "127.0.0.1" : "::1", { up: 1, down: 1 })
+  );
+  const port = closedPort("127.0.0.1");
+  const client = Peer.spawn("connect", { host: "::ffff:127.0.0.1", port, comm: "tt-client" });
+  const [report] = await client.finished();
+  assert.equal(report.refused, true);
+  for (const t of [text, json]) {
+    await until("the connect", () => linesOf(t.lines().join("\n"), client.pid).length > 0);
+  }
+  const lines = linesOf((await text.stop()).stdout, client.pid);
+  const [found] = linesOf((await json.stop()).stdout, client.pid).map((l) => JSON.parse(l));
+  assert.deepEqual([found.ip, found.saddr, found.daddr, found.dport, found.outcome], [
+    ip,
+    address,
+    address,
+    port,
+    "refused",
+  ]);
+  return { lines, pid: client.pid, port, address };
+}
