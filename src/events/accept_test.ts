@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AcceptEventRecordSize } from "../../gen/accept.ts";
 import { cStruct } from "./_c_struct.ts";
+import { identityMembers, identityOfTid } from "./_identity_fixture.ts";
 import { decodeAcceptEvent } from "./accept.ts";
 
 Deno.test("an accept of an IPv4-mapped peer on a dual-stack listener decodes as IPv6", () => {
@@ -16,12 +17,7 @@ Deno.test("an accept of an IPv4-mapped peer on a dual-stack listener decodes as 
     laddr: mapped,
     raddr: mapped,
     comm: "sshd",
-    cookie: 77n,
-    cgroup_id: 4242n,
-    tid: 908,
-    netns: 4026531840,
-    mntns: 4026531841,
-    uid: 1000,
+    ...identityMembers(908),
   });
   assert.deepEqual(decodeAcceptEvent(view), {
     tsUs: 42,
@@ -34,14 +30,7 @@ Deno.test("an accept of an IPv4-mapped peer on a dual-stack listener decodes as 
     rport: 32324,
     backlog: 3,
     backlogMax: 128,
-    identity: {
-      uid: 1000,
-      tid: 908,
-      cgroupId: 4242,
-      netns: 4026531840,
-      mntns: 4026531841,
-      cookie: 77,
-    },
+    identity: identityOfTid(908),
   });
   assert.throws(
     () => decodeAcceptEvent(new DataView(new ArrayBuffer(AcceptEventRecordSize - 1))),

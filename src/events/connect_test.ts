@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConnectEventRecordSize } from "../../gen/connect.ts";
 import { cStruct } from "./_c_struct.ts";
+import { identityMembers, identityOfTid } from "./_identity_fixture.ts";
 import { decodeConnectCount, decodeConnectEvent } from "./connect.ts";
 
 function event(family: number, outcome: number): DataView {
@@ -8,7 +9,6 @@ function event(family: number, outcome: number): DataView {
     start_us: 1_000_000,
     latency_us: 125,
     pid: 4321,
-    uid: 1000,
     lport: 50000,
     dport: 443,
     family,
@@ -17,11 +17,7 @@ function event(family: number, outcome: number): DataView {
     saddr: [10, 0, 0, 1],
     daddr: [10, 0, 0, 2],
     comm: "curl",
-    cookie: 77n,
-    cgroup_id: 4242n,
-    tid: 4322,
-    netns: 4026531840,
-    mntns: 4026531841,
+    ...identityMembers(4322), // its uid is also the event's
   });
 }
 
@@ -39,14 +35,7 @@ Deno.test("a refused IPv4 connect decodes with its outcome and errno", () => {
     saddr: "10.0.0.1",
     daddr: "10.0.0.2",
     comm: "curl",
-    identity: {
-      uid: 1000,
-      tid: 4322,
-      cgroupId: 4242,
-      netns: 4026531840,
-      mntns: 4026531841,
-      cookie: 77,
-    },
+    identity: identityOfTid(4322),
   });
 });
 

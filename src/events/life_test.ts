@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LifeEventRecordSize } from "../../gen/life.ts";
 import { cStruct, type CValue } from "./_c_struct.ts";
+import { identityMembers, identityOfTid } from "./_identity_fixture.ts";
 import { decodeLifeEvent } from "./life.ts";
 
 /** A struct life_event as C lays it out: an IPv4 session, with `fields` changed. */
@@ -37,12 +38,7 @@ Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () =>
     laddr: [127, 0, 0, 1],
     raddr: [10, 1, 2, 3],
     comm: "curl",
-    cookie: 77n,
-    cgroup_id: 4242n,
-    tid: 4243,
-    netns: 4026531840,
-    mntns: 4026531841,
-    uid: 1000,
+    ...identityMembers(4243),
   }));
   assert.deepEqual(event, {
     tsUs: 123456789,
@@ -58,14 +54,7 @@ Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () =>
     lport: 40000,
     raddr: "10.1.2.3",
     rport: 8080,
-    identity: {
-      uid: 1000,
-      tid: 4243,
-      cgroupId: 4242,
-      netns: 4026531840,
-      mntns: 4026531841,
-      cookie: 77,
-    },
+    identity: identityOfTid(4243),
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { AcceptEvent } from "../events/accept.ts";
+import { identityOfTid } from "../events/_identity_fixture.ts";
 import { formatOf } from "./_format_of.ts";
 import { accept } from "./accept.ts";
 
@@ -14,14 +15,7 @@ const sshd: AcceptEvent = {
   lport: 22,
   backlog: 0,
   backlogMax: 128,
-  identity: {
-    uid: 1000,
-    tid: 908,
-    cgroupId: 4242,
-    netns: 4026531840,
-    mntns: 4026531841,
-    cookie: 77,
-  },
+  identity: identityOfTid(908),
 };
 
 Deno.test("accept prints bcc tcpaccept's header and line, LPORT padded last", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { ConnectEvent } from "../events/connect.ts";
+import { identityJson, identityOfTid } from "../events/_identity_fixture.ts";
 import { formatOf } from "./_format_of.ts";
 import { asBccReports, connect, countTable } from "./connect.ts";
 import { connlat } from "./connlat.ts";
@@ -18,14 +19,7 @@ const curl: ConnectEvent = {
   dport: 80,
   outcome: "established",
   error: 0,
-  identity: {
-    uid: 1000,
-    tid: 1470,
-    cgroupId: 4242,
-    netns: 4026531840,
-    mntns: 4026531841,
-    cookie: 77,
-  },
+  identity: identityOfTid(1470),
 };
 
 Deno.test("connect prints bcc's banner, header and line, with the empty DNS column", () => {
@@ -88,7 +82,7 @@ Deno.test("JSON carries the outcome and the latency, null while pending", () => 
   const { uid, tid, cgroup_id, netns, mntns, cookie } = answered;
   assert.deepEqual(
     { uid, tid, cgroup_id, netns, mntns, cookie },
-    { uid: 1000, tid: 1470, cgroup_id: 4242, netns: 4026531840, mntns: 4026531841, cookie: 77 },
+    identityJson(1470),
   );
   const pending = JSON.parse(f.line({ ...curl, outcome: "pending", latencyUs: 0 }));
   assert.equal(pending.latency_ms, null);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { LifeEvent } from "../events/life.ts";
+import { identityJson, identityOfTid } from "../events/_identity_fixture.ts";
 import { formatOf } from "./_format_of.ts";
 import { life } from "./life.ts";
 
@@ -17,14 +18,7 @@ const v4: LifeEvent = {
   lport: 46644,
   raddr: "127.0.0.1",
   rport: 28527,
-  identity: {
-    uid: 1000,
-    tid: 22598,
-    cgroupId: 4242,
-    netns: 4026531840,
-    mntns: 4026531841,
-    cookie: 77,
-  },
+  identity: identityOfTid(22598),
 };
 
 const v6: LifeEvent = {
@@ -135,11 +129,6 @@ Deno.test("JSON has exact bytes, the span in ms and the event's wall-clock time"
     tx_bytes: 2045,
     rx_bytes: 1499,
     span_ms: 458.69,
-    uid: 1000,
-    tid: 22598,
-    cgroup_id: 4242,
-    netns: 4026531840,
-    mntns: 4026531841,
-    cookie: 77,
+    ...identityJson(22598),
   });
 });
