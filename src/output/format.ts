@@ -10,8 +10,10 @@
  *
  * @module
  */
+import { type Identity, identityFields } from "../events/identity.ts";
 import type { LocalConnection } from "../events/record.ts";
 import { commColumn, type CommUnit, csvField, printable } from "./comm.ts";
+import type { TimeColumns } from "./time_columns.ts";
 
 /** One column of a text or CSV format. */
 export interface Column<E> {
@@ -91,7 +93,7 @@ export function jsonFormat<E>(fields: (event: E) => Record<string, unknown>): Fo
 }
 
 /** The JSON fields of the process and both ends of a connection, in the order every tool uses. */
-export function connectionFields(e: LocalConnection): Record<string, unknown> {
+function connectionFields(e: LocalConnection): Record<string, unknown> {
   return {
     pid: e.pid,
     comm: e.comm,
@@ -101,4 +103,27 @@ export function connectionFields(e: LocalConnection): Record<string, unknown> {
     raddr: e.raddr,
     rport: e.rport,
   };
+}
+
+/** An event on one connection, seen from its local side, stamped at `tsUs`. */
+export interface ConnectionEvent extends LocalConnection {
+  tsUs: number;
+  identity: Identity;
+}
+
+/**
+ * The JSON format of a tool whose events are a {@linkcode ConnectionEvent}, in
+ * the order every tool uses: the event's time, the process and both ends, the
+ * tool's own `fields`, then who the event belongs to.
+ */
+export function connectionJson<E extends ConnectionEvent>(
+  clock: TimeColumns,
+  fields: (event: E) => Record<string, unknown>,
+): Format<E> {
+  return jsonFormat((e) => ({
+    time: clock.isoTime(e.tsUs),
+    ...connectionFields(e),
+    ...fields(e),
+    ...identityFields(e),
+  }));
 }

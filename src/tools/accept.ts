@@ -6,8 +6,7 @@
  */
 import { type AcceptEvent, decodeAcceptEvent } from "../events/accept.ts";
 import * as args from "../cli/args.ts";
-import { identityFields } from "../events/identity.ts";
-import { type Column, connectionFields, jsonFormat, textFormat } from "../output/format.ts";
+import { type Column, connectionJson, textFormat } from "../output/format.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { hasSavedRegisters } from "../bpf/features.ts";
 import { defineTool } from "./tool.ts";
@@ -37,12 +36,9 @@ const listenerFromEntry = (options: AcceptOptions) => readsBacklog(options) && !
 function output(options: AcceptOptions, clock: TimeColumns) {
   if (options.json) {
     return {
-      format: jsonFormat((e: AcceptEvent) => ({
-        time: clock.isoTime(e.tsUs),
-        ...connectionFields(e),
+      format: connectionJson(clock, (e: AcceptEvent) => ({
         backlog: e.backlog,
         backlog_max: e.backlogMax,
-        ...identityFields(e),
       })),
     };
   }

@@ -5,14 +5,7 @@
  */
 import { decodeLifeEvent, type LifeEvent } from "../events/life.ts";
 import * as args from "../cli/args.ts";
-import {
-  type Column,
-  connectionFields,
-  csvFormat,
-  jsonFormat,
-  textFormat,
-} from "../output/format.ts";
-import { identityFields } from "../events/identity.ts";
+import { type Column, connectionJson, csvFormat, textFormat } from "../output/format.ts";
 import { fixed } from "../output/printf.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { defineTool } from "./tool.ts";
@@ -57,13 +50,10 @@ function columns(wide: boolean): Column<LifeEvent>[] {
 function output(options: LifeOptions, clock: TimeColumns) {
   if (options.json) {
     return {
-      format: jsonFormat((e: LifeEvent) => ({
-        time: clock.isoTime(e.tsUs),
-        ...connectionFields(e),
+      format: connectionJson(clock, (e: LifeEvent) => ({
         tx_bytes: e.txBytes,
         rx_bytes: e.rxBytes,
         span_ms: e.spanUs / 1000,
-        ...identityFields(e),
       })),
     };
   }
