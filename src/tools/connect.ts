@@ -48,8 +48,15 @@ export interface ConnectOptions {
 /** The first line of both modes, as bcc prints it. */
 export const CONNECT_BANNER = "Tracing connect ... Hit Ctrl-C to end";
 
-/** The kernel hooks of the connect object (connect and connlat). */
-export const CONNECT_HOOKS = "the sock:inet_sock_set_state tracepoint";
+/**
+ * The BPF object connect and connlat both load: its kernel hooks, and the end
+ * of a connection its events are on.
+ */
+export const CONNECT_OBJECT = {
+  program: "connect",
+  hooks: "the sock:inet_sock_set_state tracepoint",
+  ends: ["active"],
+} as const;
 
 const MAPPED = "::ffff:";
 
@@ -258,9 +265,7 @@ export const connect = defineTool({
     );
     args.addRingFlag(parser);
   },
-  ends: ["active"],
-  program: "connect",
-  hooks: CONNECT_HOOKS,
+  ...CONNECT_OBJECT,
   globals: (options: ConnectOptions) => ({
     ...args.pidAndFamilyGlobals(options),
     target_uid: options.uid ?? 0,

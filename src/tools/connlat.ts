@@ -13,7 +13,7 @@ import { secondsColumn, type TimeColumns } from "../output/time_columns.ts";
 import {
   addFailedFlag,
   asBcc,
-  CONNECT_HOOKS,
+  CONNECT_OBJECT,
   connectColumns,
   connectJson,
   reported,
@@ -94,9 +94,7 @@ export const connlat = defineTool({
     );
     args.addRingFlag(parser);
   },
-  ends: ["active"],
-  program: "connect",
-  hooks: CONNECT_HOOKS,
+  ...CONNECT_OBJECT,
   globals: (options: ConnlatOptions) => ({
     ...args.pidAndFamilyGlobals(options),
     report_at_end: 1,
