@@ -4,11 +4,11 @@
  * @module
  */
 import { decodeAcceptEventRecord } from "../../gen/accept.ts";
-import { type Identity, identityOf } from "./identity.ts";
-import { type LocalConnection, localConnection } from "./record.ts";
+import type { Identity } from "./identity.ts";
+import { type ConnectionEvent, connectionEvent } from "./record.ts";
 
 /** One connection returned by accept() or accept4(). */
-export interface AcceptEvent extends LocalConnection {
+export interface AcceptEvent extends ConnectionEvent {
   /** Kernel monotonic time of the accept's return, µs. */
   tsUs: number;
   /** The listener's accept queue length after this accept, and its limit. */
@@ -22,10 +22,8 @@ export interface AcceptEvent extends LocalConnection {
 export function decodeAcceptEvent(record: DataView): AcceptEvent {
   const r = decodeAcceptEventRecord(record);
   return {
-    ...localConnection("accept_event", r),
-    tsUs: r.ts_us,
+    ...connectionEvent("accept_event", r, true),
     backlog: r.backlog,
     backlogMax: r.backlog_max,
-    identity: identityOf(r, true),
   };
 }

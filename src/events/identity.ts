@@ -23,7 +23,7 @@ export interface Identity {
 }
 
 /** The identity fields of a generated record. */
-interface IdentityRecord {
+export interface IdentityRecord {
   uid: number;
   tid: number;
   cgroup_id: number;

@@ -4,11 +4,11 @@
  * @module
  */
 import { decodeLifeEventRecord, LifeControl } from "../../gen/life.ts";
-import { type Identity, identityOf } from "./identity.ts";
-import { type LocalConnection, localConnection } from "./record.ts";
+import type { Identity } from "./identity.ts";
+import { type ConnectionEvent, connectionEvent } from "./record.ts";
 
 /** One closed TCP session. */
-export interface LifeEvent extends LocalConnection {
+export interface LifeEvent extends ConnectionEvent {
   /** Kernel monotonic time of the close, µs. */
   tsUs: number;
   /** Lifespan, µs. */
@@ -32,14 +32,12 @@ const { LIFE_TX_SYN, LIFE_TX_FIN, LIFE_RX_FIN } = LifeControl;
 export function decodeLifeEvent(record: DataView): LifeEvent {
   const r = decodeLifeEventRecord(record);
   return {
-    ...localConnection("life_event", r),
-    tsUs: r.ts_us,
+    // PID 0: no process owned the socket (bpf/life.bpf.c).
+    ...connectionEvent("life_event", r, r.pid !== 0),
     spanUs: r.span_us,
     rxBytes: r.rx_bytes - (r.control & LIFE_RX_FIN ? 1 : 0),
     txBytes: r.tx_bytes - (r.control & LIFE_TX_SYN ? 1 : 0) - (r.control & LIFE_TX_FIN ? 1 : 0),
     rxCounter: r.rx_bytes,
     txCounter: r.tx_bytes,
-    // PID 0: no process owned the socket (bpf/life.bpf.c).
-    identity: identityOf(r, r.pid !== 0),
   };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { formatAddress } from "./address.ts";
+import { type Identity, identityOf, type IdentityRecord } from "./identity.ts";
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -48,8 +49,16 @@ export function addressPair(
   return [ip, formatAddress(a, ip), formatAddress(b, ip)];
 }
 
-/** The fields of a generated record that make a {@linkcode LocalConnection}. */
-interface LocalConnectionRecord {
+/** An event on one connection: the process and both ends, when it happened, and whose it is. */
+export interface ConnectionEvent extends LocalConnection {
+  /** Kernel monotonic time of the event, µs. */
+  tsUs: number;
+  identity: Identity;
+}
+
+/** The fields of a generated record that make a {@linkcode ConnectionEvent}. */
+interface ConnectionRecord extends IdentityRecord {
+  ts_us: number;
   pid: number;
   comm: string;
   family: number;
@@ -59,8 +68,25 @@ interface LocalConnectionRecord {
   rport: number;
 }
 
-/** The process and both ends of a record; throws for an unknown address family. */
-export function localConnection(struct: string, r: LocalConnectionRecord): LocalConnection {
+/**
+ * The process, both ends, time and identity of a record (`hasTask`: as for
+ * identityOf); throws for an unknown address family.
+ */
+export function connectionEvent(
+  struct: string,
+  r: ConnectionRecord,
+  hasTask: boolean,
+): ConnectionEvent {
   const [ip, laddr, raddr] = addressPair(struct, r.family, r.laddr, r.raddr);
-  return { pid: r.pid, comm: r.comm, ip, laddr, lport: r.lport, raddr, rport: r.rport };
+  return {
+    pid: r.pid,
+    comm: r.comm,
+    ip,
+    laddr,
+    lport: r.lport,
+    raddr,
+    rport: r.rport,
+    tsUs: r.ts_us,
+    identity: identityOf(r, hasTask),
+  };
 }

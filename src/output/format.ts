@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { type Identity, identityFields } from "../events/identity.ts";
-import type { LocalConnection } from "../events/record.ts";
+import { identityFields } from "../events/identity.ts";
+import type { ConnectionEvent, LocalConnection } from "../events/record.ts";
 import { commColumn, type CommUnit, csvField, printable } from "./comm.ts";
 import type { TimeColumns } from "./time_columns.ts";
 
@@ -103,12 +103,6 @@ function connectionFields(e: LocalConnection): Record<string, unknown> {
     raddr: e.raddr,
     rport: e.rport,
   };
-}
-
-/** An event on one connection, seen from its local side, stamped at `tsUs`. */
-export interface ConnectionEvent extends LocalConnection {
-  tsUs: number;
-  identity: Identity;
 }
 
 /**
