@@ -4,29 +4,12 @@ import { cStruct, type CValue } from "./_c_struct.ts";
 import { identityMembers, identityOfTid } from "./_identity_fixture.ts";
 import { decodeLifeEvent } from "./life.ts";
 
-/** A struct life_event as C lays it out: an IPv4 session, with `fields` changed. */
-function record(fields: Record<string, CValue>): DataView {
+/**
+ * A struct life_event as C lays it out, with `fields` changed: an IPv4 session
+ * whose byte counters include the SYN and both FINs (control 0x7).
+ */
+function record(fields: Record<string, CValue> = {}): DataView {
   return cStruct("life", "life_event", {
-    ts_us: 1n,
-    span_us: 1n,
-    rx_bytes: 0n,
-    tx_bytes: 0n,
-    pid: 1,
-    lport: 1,
-    rport: 1,
-    family: 2,
-    control: 0,
-    laddr: [1, 2, 3, 4],
-    raddr: [5, 6, 7, 8],
-    comm: "x",
-    ...fields,
-  });
-}
-
-const v6loopback = [...Array(15).fill(0), 1];
-
-Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () => {
-  const event = decodeLifeEvent(record({
     ts_us: 123456789n,
     span_us: 2500n,
     rx_bytes: 51201n,
@@ -34,12 +17,20 @@ Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () =>
     pid: 4242,
     lport: 40000,
     rport: 8080,
+    family: 2,
     control: 0x7,
     laddr: [127, 0, 0, 1],
     raddr: [10, 1, 2, 3],
     comm: "curl",
     ...identityMembers(4243),
-  }));
+    ...fields,
+  });
+}
+
+const v6loopback = [...Array(15).fill(0), 1];
+
+Deno.test("an IPv4 session decodes with payload bytes net of SYN and FIN", () => {
+  const event = decodeLifeEvent(record());
   assert.deepEqual(event, {
     tsUs: 123456789,
     spanUs: 2500,
@@ -63,6 +54,7 @@ Deno.test("an IPv6 session without control sequences keeps the counters as bytes
     span_us: 0n,
     rx_bytes: 7n,
     tx_bytes: 9n,
+    control: 0,
     lport: 22,
     rport: 50000,
     family: 10,
