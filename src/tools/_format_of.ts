@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { TimeColumns } from "../output/time_columns.ts";
 import { type AnyTool, parseOptions } from "./tool.ts";
 
@@ -14,4 +15,13 @@ export function formatOf(tool: AnyTool, argv: string[], unixOffsetUs = 0) {
     header: (): string[] => format.header(),
     line: (event: unknown): string => format.line(event)!,
   };
+}
+
+/**
+ * Asserts what `tcptools <tool> <argv>` prints for one event: its header
+ * lines, then the event's line, written one under the other as on a terminal.
+ */
+export function assertPrints(tool: AnyTool, argv: string[], event: unknown, lines: string[]) {
+  const format = formatOf(tool, argv);
+  assert.deepEqual([...format.header(), format.line(event)], lines);
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AcceptEvent } from "../events/accept.ts";
 import { identityOfTid } from "../events/_identity_fixture.ts";
-import { formatOf } from "./_format_of.ts";
+import { assertPrints, formatOf } from "./_format_of.ts";
 import { accept } from "./accept.ts";
 
 const sshd: AcceptEvent = {
@@ -19,14 +19,10 @@ const sshd: AcceptEvent = {
 };
 
 Deno.test("accept prints bcc tcpaccept's header and line, LPORT padded last", () => {
-  const f = formatOf(accept, []);
-  assert.deepEqual(f.header(), [
+  assertPrints(accept, [], sshd, [
     "PID     COMM         IP RADDR            RPORT LADDR            LPORT",
-  ]);
-  assert.equal(
-    f.line(sshd),
     "907     sshd         4  192.168.56.1     32324 192.168.56.102   22   ",
-  );
+  ]);
 });
 
 Deno.test("-T -t put TIME before TIME(s), and --backlog adds QLEN and QMAX", () => {

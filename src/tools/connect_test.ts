@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ConnectEvent } from "../events/connect.ts";
 import { identityJson, identityOfTid } from "../events/_identity_fixture.ts";
-import { formatOf } from "./_format_of.ts";
+import { assertPrints, formatOf } from "./_format_of.ts";
 import { asBccReports, connect, countTable } from "./connect.ts";
 import { connlat } from "./connlat.ts";
 import { parserOf } from "./tool.ts";
@@ -23,12 +23,11 @@ const curl: ConnectEvent = {
 };
 
 Deno.test("connect prints bcc's banner, header and line, with the empty DNS column", () => {
-  const f = formatOf(connect, []);
-  assert.deepEqual(f.header(), [
+  assertPrints(connect, [], curl, [
     "Tracing connect ... Hit Ctrl-C to end",
     "PID     COMM         IP SADDR            DADDR            DPORT ",
+    "1469    curl         4  10.201.219.236   54.245.105.25    80     ",
   ]);
-  assert.equal(f.line(curl), "1469    curl         4  10.201.219.236   54.245.105.25    80     ");
 });
 
 Deno.test("connect -t -U -L adds the time, UID and LPORT columns", () => {
@@ -89,23 +88,15 @@ Deno.test("JSON carries the outcome and the latency, null while pending", () => 
 });
 
 Deno.test("connlat prints bcc's header and line with LAT rounded half to even", () => {
-  const f = formatOf(connlat, []);
-  assert.deepEqual(f.header(), [
+  assertPrints(connlat, [], curl, [
     "PID     COMM         IP SADDR            DADDR            DPORT LAT(ms)",
-  ]);
-  assert.equal(
-    f.line(curl),
     "1469    curl         4  10.201.219.236   54.245.105.25    80    1.65",
-  );
-  assert.ok(f.line({ ...curl, latencyUs: 1125 }).endsWith(" 1.12"));
-  const l = formatOf(connlat, ["-t", "-L"]);
-  assert.deepEqual(l.header(), [
-    "TIME(s)  PID     COMM         IP SADDR            LPORT  DADDR            DPORT LAT(ms)",
   ]);
-  assert.equal(
-    l.line(curl),
+  assert.ok(formatOf(connlat, []).line({ ...curl, latencyUs: 1125 }).endsWith(" 1.12"));
+  assertPrints(connlat, ["-t", "-L"], curl, [
+    "TIME(s)  PID     COMM         IP SADDR            LPORT  DADDR            DPORT LAT(ms)",
     "0.000    1469    curl         4  10.201.219.236   57266  54.245.105.25    80    1.65",
-  );
+  ]);
 });
 
 Deno.test("connect_dns (DNS answer records) loads only for connect -d: connlat never decodes them", () => {
