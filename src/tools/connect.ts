@@ -155,10 +155,14 @@ function atAnswer(options: ConnectOptions): boolean {
 
 /**
  * Adds --failed (connect and connlat): the kernel reports only attempts that
- * did not establish, at their answer.
+ * did not establish, at their answer. Its help names them, then says `then`:
+ * what the tool prints of them (`then` begins with its punctuation).
  */
-export function addFailedFlag(parser: CommandParser, help: string): void {
-  parser.flag(["--failed"], help);
+export function addFailedFlag(parser: CommandParser, then: string): void {
+  parser.flag(
+    ["--failed"],
+    `only connects that did not establish (refused, timed out, unreachable, aborted)${then}`,
+  );
 }
 
 /** When an event was reported: the SYN leaving (pending), or the answer. */
@@ -258,11 +262,7 @@ export const connect = defineTool({
       mode,
     );
     parser.flag(["-d", "--dns"], "include likely DNS query associated with each connect", mode);
-    addFailedFlag(
-      parser,
-      "only connects that did not establish (refused, timed out, unreachable, aborted), " +
-        "printed at that answer; with -c, count those",
-    );
+    addFailedFlag(parser, ", printed at that answer; with -c, count those");
     args.addRingFlag(parser);
   },
   ...CONNECT_OBJECT,

@@ -87,11 +87,7 @@ export const connlat = defineTool({
     });
     parser.flag(["-v", "--verbose"], "print libbpf's messages about loading the BPF program");
     args.addJsonFlag(parser, "one JSON object per connect (latency in ms, outcome)");
-    addFailedFlag(
-      parser,
-      "only connects that did not establish (refused, timed out, unreachable, aborted): " +
-        "LAT(ms) is the time until that answer",
-    );
+    addFailedFlag(parser, ": LAT(ms) is the time until that answer");
     args.addRingFlag(parser);
   },
   ...CONNECT_OBJECT,
