@@ -117,15 +117,17 @@ Deno.test("JSON has exact bytes, the span in ms and the event's wall-clock time"
   const unixOffsetUs = Date.UTC(2026, 10, 23, 9, 0, 0) * 1000;
   const f = formatter({ style: "json" }, unixOffsetUs);
   assert.equal(f.header(), undefined);
+  // The process and both ends are the event's as they are; the rest is converted.
+  const { pid, comm, ip, laddr, lport, raddr, rport } = v6;
   assert.deepEqual(JSON.parse(f.line({ ...v6, rxBytes: 1499, txBytes: 2045 })), {
     time: "2026-11-23T09:00:05.000059Z",
-    pid: 26321,
-    comm: "sshd",
-    ip: 6,
-    laddr: "fe80::8a3:9dff:fed5:6b19",
-    lport: 22,
-    raddr: "fe80::8a3:9dff:fed5:6b19",
-    rport: 22440,
+    pid,
+    comm,
+    ip,
+    laddr,
+    lport,
+    raddr,
+    rport,
     tx_bytes: 2045,
     rx_bytes: 1499,
     span_ms: 458.69,
