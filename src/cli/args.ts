@@ -6,6 +6,7 @@
  * @module
  */
 import { type CgroupDirectory, cgroupDirectory } from "../bpf/cgroup_dir.ts";
+import { AF_INET, AF_INET6 } from "../events/record.ts";
 import { type CommandParser, ValueError } from "./parser.ts";
 
 const DIGITS = /^[0-9]+$/;
@@ -108,9 +109,6 @@ export function addFamilyFlags(parser: CommandParser): void {
   parser.flag(["-4", "--ipv4"], "trace IPv4 family only", family);
   parser.flag(["-6", "--ipv6"], "trace IPv6 family only", family);
 }
-
-const AF_INET = 2;
-const AF_INET6 = 10;
 
 /** The in-kernel family filter for the -4/-6 flags: 0 (both), AF_INET or AF_INET6. */
 export function familyFilter(flags: { ipv4: boolean; ipv6: boolean }): number {

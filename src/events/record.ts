@@ -7,8 +7,9 @@
 import { formatAddress } from "./address.ts";
 import { type Identity, identityOf, type IdentityRecord } from "./identity.ts";
 
-const AF_INET = 2;
-const AF_INET6 = 10;
+/** The address families of the events' `family` fields (bpf/kernel.h). */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
 const utf8 = new TextDecoder(); // replaces invalid bytes with U+FFFD, as bcc does
 
 /** A C string in a fixed array (a task comm): the bytes up to the first NUL (at most `size`). */

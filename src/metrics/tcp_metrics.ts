@@ -17,9 +17,9 @@ import {
 } from "../../gen/metrics.ts";
 import type { BpfObject } from "../bpf/object.ts";
 import { OUTCOMES } from "../events/connect.ts";
+import { AF_INET } from "../events/record.ts";
 import type { HistogramFamily, Labels, MetricFamily, ScalarFamily } from "../output/exposition.ts";
 
-const AF_INET = 2;
 /** Counter indexes of the families (bpf/metrics.h): 0 is AF_INET. */
 const FAMILIES = ["ipv4", "ipv6"] as const;
 
