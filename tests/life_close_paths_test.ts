@@ -38,25 +38,34 @@ function byPorts(rows: CsvRow[]): CsvRow[] {
   return rows.toSorted((a, b) => a.lport - b.lport || a.rport - b.rport);
 }
 
-/**
- * One session, the client closing first: 3 KiB up, 1 KiB down. Returns the
- * client's and the server's expected rows (the FIN and the client's SYN do
- * not reach a full KB).
- */
-async function session(client: SessionEnd, server: SessionEnd): Promise<[CsvRow, CsvRow]> {
+/** Opens a session and sends 3 KiB up, which the server reads; returns the client's port. */
+async function openSession(client: SessionEnd, server: SessionEnd): Promise<number> {
   const { lport } = await client.do("connect");
   await server.do("accept");
   await client.do("send 3072");
   await server.do("recv 3072");
+  return lport;
+}
+
+/**
+ * One session: 3 KiB up, 1 KiB down, then `first` (the client unless given)
+ * closes (FIN) and the other end closes after reading it. Returns the
+ * client's and the server's expected rows (the FINs and the client's SYN do
+ * not reach a full KB).
+ */
+async function session(
+  client: SessionEnd,
+  server: SessionEnd,
+  first: SessionEnd = client,
+): Promise<[CsvRow, CsvRow]> {
+  const lport = await openSession(client, server);
   await server.do("send 1024");
   await client.do("recv 1024");
-  await client.do("close");
-  await server.do("eof");
-  await server.do("close");
-  return [
-    { pid: client.pid, comm: "tt-client", lport, rport: server.port, txKb: 3, rxKb: 1 },
-    { pid: server.pid, comm: "tt-server", lport: server.port, rport: lport, txKb: 1, rxKb: 3 },
-  ];
+  const second = first === client ? server : client;
+  await first.do("close");
+  await second.do("eof");
+  await second.do("close");
+  return rows(client, server, lport, 3, 1);
 }
 
 for (const side of ["server", "client"] as const) {
@@ -131,7 +140,13 @@ function row(end: SessionEnd, comm: string, lport: number, rport: number, txKb =
 }
 
 /** Both ends' rows of one session: the client sent `upKb` and received `downKb`. */
-function rows(client: SessionEnd, server: SessionEnd, lport: number, upKb: number, downKb: number) {
+function rows(
+  client: SessionEnd,
+  server: SessionEnd,
+  lport: number,
+  upKb: number,
+  downKb: number,
+): [CsvRow, CsvRow] {
   return [
     row(client, "tt-client", lport, server.port, upKb, downKb),
     row(server, "tt-server", server.port, lport, downKb, upKb),
@@ -143,29 +158,13 @@ Deno.test("life: the client closes first (FIN); each end is its own process", as
 });
 
 Deno.test("life: the server closes first (FIN); each end is its own process", async () => {
-  await withEnds((client, server) =>
-    assertRows(async () => {
-      const { lport } = await client.do("connect");
-      await server.do("accept");
-      await client.do("send 3072");
-      await server.do("recv 3072");
-      await server.do("send 1024");
-      await client.do("recv 1024");
-      await server.do("close");
-      await client.do("eof");
-      await client.do("close");
-      return rows(client, server, lport, 3, 1);
-    })
-  );
+  await withEnds((client, server) => assertRows(() => session(client, server, server)));
 });
 
 Deno.test("life: a server reset by its client (SO_LINGER 0) is the server's, from its accept()", async () => {
   await withEnds((client, server) =>
     assertRows(async () => {
-      const { lport } = await client.do("connect");
-      await server.do("accept");
-      await client.do("send 3072");
-      await server.do("recv 3072");
+      const lport = await openSession(client, server);
       // The RST reaches the server's socket in softirq, while the client runs:
       // after its accept() and recv(), the server does nothing more here.
       await client.do("linger0");
@@ -228,10 +227,7 @@ Deno.test("life: a server whose peer stops answering times out in a timer; it is
     ip("-n", netns, "link", "set", "lo", "up");
     await withEnds((client, server) =>
       assertRows(async () => {
-        const { lport } = await client.do("connect");
-        await server.do("accept");
-        await client.do("send 3072");
-        await server.do("recv 3072");
+        const lport = await openSession(client, server);
         // The link goes down: nothing the server sends arrives, and after
         // TCP_USER_TIMEOUT its retransmission timer (softirq) closes it.
         ip("-n", netns, "link", "set", "lo", "down");
@@ -250,10 +246,7 @@ Deno.test("life: a server whose peer stops answering times out in a timer; it is
 Deno.test("life: a socket handed to another process is that process's once it closes it (RST)", async () => {
   await withEnds((client, server) =>
     assertRows(async () => {
-      const { lport } = await client.do("connect");
-      await server.do("accept");
-      await client.do("send 3072");
-      await server.do("recv 3072");
+      const lport = await openSession(client, server);
       const heir = await client.do("handoff"); // the connect()er's child
       await client.do("linger0");
       await client.do("close");
