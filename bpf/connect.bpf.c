@@ -21,6 +21,7 @@
 #include <bpf/bpf_endian.h>
 #include "connect.h"
 #include "connect_outcome.bpf.h"
+#include "histogram.bpf.h"
 
 /* Set by user space before load; the verifier drops the branches they disable. */
 const volatile __u32 target_pid = 0;     /* 0: every process */
@@ -174,6 +175,11 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 	if (!sport || latency_us < min_latency_us ||
 	    (answered_only && outcome != CONNECT_ESTABLISHED && outcome != CONNECT_REFUSED) ||
 	    (failed_only && outcome == CONNECT_ESTABLISHED)) {
+		bpf_map_delete_elem(&attempts, &key);
+		return 0;
+	}
+	if (hist_value) { /* connlat --hist: the latency, counted */
+		hist_count(now - a->start_ns, a->pid, a->comm, dport);
 		bpf_map_delete_elem(&attempts, &key);
 		return 0;
 	}
