@@ -16,7 +16,7 @@ import { SessionEnd } from "./session_end.ts";
 /** Counts by row ("low -> high"), rows with no count left out. */
 type Rows = Record<string, number>;
 
-const HEADER = /^ +(usecs|msecs|bytes) +: count     distribution$/;
+const HEADER = /^ +(usecs|msecs|bytes) +: count {5}distribution$/;
 const ROW = /^ *(\d+) -> (\d+) *: (\d+) +\|([* ]+)\|$/;
 
 /**
