@@ -92,16 +92,19 @@ export function checkHistogramOptions(
   const fail = (message: string) => {
     throw new ArgumentError(message, parser.usage());
   };
-  const values = options as unknown as Record<string, unknown>;
   if (!options.hist) {
-    const given = (["hist_by", "interval", "milliseconds"] as const)
-      .filter((dest) => options[dest] !== undefined && options[dest] !== false);
-    if (options.hist_limit !== DEFAULT_HIST_LIMIT) given.push("hist_limit" as never);
-    for (const dest of given) {
+    const given: [string, boolean][] = [
+      ["hist_by", options.hist_by !== undefined],
+      ["interval", options.interval !== undefined],
+      ["milliseconds", options.milliseconds],
+      ["hist_limit", options.hist_limit !== DEFAULT_HIST_LIMIT],
+    ];
+    for (const [dest] of given.filter(([, isGiven]) => isGiven)) {
       fail(`argument ${parser.displayName(dest)}: only allowed with argument --hist`);
     }
     return;
   }
+  const values = options as unknown as Record<string, unknown>;
   for (const dest of spec.lineFlags) {
     if (values[dest]) {
       fail(`argument --hist: not allowed with argument ${parser.displayName(dest)}`);
