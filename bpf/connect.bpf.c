@@ -70,19 +70,11 @@ enum connect_outcome *unused_connect_outcome __attribute__((unused));
 static __always_inline void count(const struct sock *sk, __u16 family, __u16 dport)
 {
 	struct connect_count_key key = {};
-	__u64 zero = 0, *n;
 
 	read_addresses(sk, family, key.saddr, key.daddr);
 	key.dport = dport;
 	key.family = family;
-	n = bpf_map_lookup_elem(&counts, &key);
-	if (!n) {
-		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
-		n = bpf_map_lookup_elem(&counts, &key);
-	}
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
+	if (!count_in(&counts, &key))
 		count_one(&lost_events); /* the table is full: reported like a lost event */
 }
 

@@ -48,7 +48,6 @@ static __always_inline __u32 hist_slot(__u64 value)
 static __always_inline void hist_count(__u64 value, __u32 pid, const char *comm, __u16 port)
 {
 	struct hist_key key = {};
-	__u64 zero = 0, *n;
 
 	if (hist_value == HIST_TIME)
 		value /= hist_unit_ns;
@@ -59,14 +58,7 @@ static __always_inline void hist_count(__u64 value, __u32 pid, const char *comm,
 		key.id = port;
 	else if (hist_by == HIST_BY_COMM)
 		__builtin_memcpy(key.comm, comm, sizeof(key.comm));
-	n = bpf_map_lookup_elem(&hists, &key);
-	if (!n) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		n = bpf_map_lookup_elem(&hists, &key);
-	}
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
+	if (!count_in(&hists, &key))
 		count_one(&hist_overflow);
 }
 

@@ -93,6 +93,11 @@ function rowOf(value: number): string {
   return `${low} -> ${low * 2 - 1}`;
 }
 
+/** `life --hist bytes --hist-by pid`, then `flags`. */
+const bytesByPid = (
+  ...flags: string[]
+) => ["life", "--hist", "bytes", "--hist-by", "pid", ...flags];
+
 /** Stops a tracer and checks a clean end: status 0, nothing on stderr. */
 async function stopped(tracer: Tracer, signal: Deno.Signal = "SIGINT"): Promise<string> {
   const { code, stdout, stderr } = await tracer.stop(signal);
@@ -102,7 +107,7 @@ async function stopped(tracer: Tracer, signal: Deno.Signal = "SIGINT"): Promise<
 }
 
 Deno.test("life --hist bytes counts each session's payload bytes in its bucket, per PID, name and server port", async () => {
-  const byPid = await Tracer.start(["life", "--hist", "bytes", "--hist-by", "pid"]);
+  const byPid = await Tracer.start(bytesByPid());
   const byPort = await Tracer.start(["life", "--hist", "bytes", "--hist-by", "port"]);
   const byComm = await Tracer.start(["life", "--hist", "bytes", "--hist-by", "comm"]);
   // 1,500 bytes each way together (1024 -> 2047), three times; 100,000 up (65536 -> 131071), twice.
@@ -242,15 +247,7 @@ Deno.test("connlat --hist counts each connect's latency, per PID and per destina
 });
 
 Deno.test("--interval prints what each interval counted, and what is left at the end", async () => {
-  const tracer = await Tracer.start([
-    "life",
-    "--hist",
-    "bytes",
-    "--hist-by",
-    "pid",
-    "--interval",
-    "1",
-  ]);
+  const tracer = await Tracer.start(bytesByPid("--interval", "1"));
   const seenIn = (pid: number) => () =>
     prints(tracer.lines().join("\n") + "\n").some((print) => print.includes(`pid = ${pid}`));
   const first = await exchange("127.0.0.1", { up: 1000, down: 500 });
@@ -276,17 +273,7 @@ Deno.test("a full histogram map counts what it could not keep and reports it on 
   // Only the test's own sessions (its cgroup): a client's and a server's, two
   // histograms in the same bucket, for one slot.
   using cgroup = ChildCgroup.create();
-  const tracer = await Tracer.start([
-    "life",
-    "--hist",
-    "bytes",
-    "--hist-by",
-    "pid",
-    "--hist-limit",
-    "1",
-    "--cgroup",
-    cgroup.path,
-  ]);
+  const tracer = await Tracer.start(bytesByPid("--hist-limit", "1", "--cgroup", cgroup.path));
   const x = await exchange("127.0.0.1", { up: 1000, down: 500, prefix: cgroup.prefix });
   await new Promise((resolve) => setTimeout(resolve, 1500)); // self-reports are checked each second
   const { code, stdout, stderr } = await tracer.stop();
