@@ -38,6 +38,22 @@ static __always_inline void count_one(void *counter)
 		__sync_fetch_and_add(n, 1);
 }
 
+/* Adds one to the __u64 count of `key` in the hash map `map`, making the
+ * entry if there is none; false if the map is full. */
+static __always_inline int count_in(void *map, const void *key)
+{
+	__u64 zero = 0, *n = bpf_map_lookup_elem(map, key);
+
+	if (!n) {
+		bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(map, key);
+	}
+	if (!n)
+		return 0;
+	__sync_fetch_and_add(n, 1);
+	return 1;
+}
+
 /* Incremented whenever the ring buffer has no room, so a full buffer is
  * reported as a count instead of silently dropping events. */
 PERCPU_COUNTER(lost_events);

@@ -21,6 +21,7 @@
 #include <bpf/bpf_endian.h>
 #include "connect.h"
 #include "connect_outcome.bpf.h"
+#include "histogram.bpf.h"
 
 /* Set by user space before load; the verifier drops the branches they disable. */
 const volatile __u32 target_pid = 0;     /* 0: every process */
@@ -69,19 +70,11 @@ enum connect_outcome *unused_connect_outcome __attribute__((unused));
 static __always_inline void count(const struct sock *sk, __u16 family, __u16 dport)
 {
 	struct connect_count_key key = {};
-	__u64 zero = 0, *n;
 
 	read_addresses(sk, family, key.saddr, key.daddr);
 	key.dport = dport;
 	key.family = family;
-	n = bpf_map_lookup_elem(&counts, &key);
-	if (!n) {
-		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
-		n = bpf_map_lookup_elem(&counts, &key);
-	}
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
+	if (!count_in(&counts, &key))
 		count_one(&lost_events); /* the table is full: reported like a lost event */
 }
 
@@ -174,6 +167,11 @@ static __always_inline int on_answer(const struct sock *sk, int newstate, __u16 
 	if (!sport || latency_us < min_latency_us ||
 	    (answered_only && outcome != CONNECT_ESTABLISHED && outcome != CONNECT_REFUSED) ||
 	    (failed_only && outcome == CONNECT_ESTABLISHED)) {
+		bpf_map_delete_elem(&attempts, &key);
+		return 0;
+	}
+	if (hist_value) { /* connlat --hist: the latency, counted */
+		hist_count(now - a->start_ns, a->pid, a->comm, dport);
 		bpf_map_delete_elem(&attempts, &key);
 		return 0;
 	}

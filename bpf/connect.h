@@ -4,6 +4,8 @@
 #ifndef TCPTOOLS_CONNECT_H
 #define TCPTOOLS_CONNECT_H
 
+#include "histogram.h"
+
 #define TASK_COMM_LEN 16
 
 /* How the attempt ended, as far as the kernel knows when it is reported

@@ -9,6 +9,7 @@
 #include <bpf/bpf_endian.h>
 #include "life.h"
 #include "payload_bytes.bpf.h"
+#include "histogram.bpf.h"
 
 /* Set by user space before load; the verifier drops the branches they disable. */
 const volatile __u32 target_pid = 0;      /* 0: every process */
@@ -29,6 +30,7 @@ struct session {
 	__u16 has_owner;
 	__u8 syn_acked; /* went SYN_SENT -> ESTABLISHED */
 	__u8 fin_sent;  /* went to FIN_WAIT1 or LAST_ACK, which send our FIN */
+	__u8 active;    /* went to SYN_SENT: opened by connect(), the peer is the server */
 	char comm[TASK_COMM_LEN];
 	struct task_identity owner;
 	__u8 owner_in_scope; /* the owner passed --cgroupmap and --mntnsmap */
@@ -110,6 +112,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		s->syn_acked = 1;
 	if (s && (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK))
 		s->fin_sent = 1;
+	if (s && newstate == TCP_SYN_SENT)
+		s->active = 1;
 
 	/* The owner is the process that last acted on the socket in a system
 	 * call. A state change runs in one exactly when a process holds the
@@ -140,6 +144,23 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		return 0;
 	}
 
+	if (!s->has_owner) { /* shown as PID 0, COMM "-" */
+		__builtin_memset(s->comm, 0, sizeof(s->comm));
+		s->comm[0] = '-';
+	}
+	if (hist_value) {
+		__u64 value = now - s->birth_ns;
+		if (hist_value == HIST_BYTES) {
+			__u64 sent, received;
+			payload_bytes(sk, s->syn_acked, s->fin_sent, &sent, &received);
+			value = sent + received;
+		}
+		/* --hist-by port: the server's port, whichever end this is. */
+		hist_count(value, pid, s->comm, s->active ? rport : lport);
+		bpf_map_delete_elem(&sessions, &key);
+		return 0;
+	}
+
 	struct life_event *e = reserve_event(sizeof(*e));
 	if (!e) {
 		bpf_map_delete_elem(&sessions, &key);
@@ -164,12 +185,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
 	read_addresses(sk, family, e->laddr, e->raddr);
-	if (s->has_owner) {
-		__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
-	} else {
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
-		e->comm[0] = '-';
-	}
+	__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
 	submit_event(e);
 	bpf_map_delete_elem(&sessions, &key);
 	return 0;

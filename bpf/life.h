@@ -4,6 +4,8 @@
 #ifndef TCPTOOLS_LIFE_H
 #define TCPTOOLS_LIFE_H
 
+#include "histogram.h"
+
 #define TASK_COMM_LEN 16
 
 /* The kernel's byte counters advance over SYN and FIN as if they were data.

@@ -202,12 +202,9 @@ static __always_inline void closed(const struct sock *sk, struct socket_state *s
 	/* --cgroupmap and --mntnsmap name tasks: they are asked of the owner. */
 	if ((filter_cgroupmap || filter_mntnsmap) && !(s->has_owner && s->owner_in_scope))
 		return;
-	__u8 control = control_sequences(sk, s->syn_acked, s->fin_sent);
-	__u64 rx = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
-	__u64 tx = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
+	__u64 tx, rx;
 
-	rx -= (control & LIFE_RX_FIN) ? 1 : 0;
-	tx -= ((control & LIFE_TX_SYN) ? 1 : 0) + ((control & LIFE_TX_FIN) ? 1 : 0);
+	payload_bytes(sk, s->syn_acked, s->fin_sent, &tx, &rx);
 	add(METRICS_SESSIONS_CLOSED + family, 1);
 	add(METRICS_SENT_BYTES + family, tx);
 	add(METRICS_RECEIVED_BYTES + family, rx);

@@ -1,6 +1,7 @@
 /* Which SYN/FIN sequence numbers a closing socket's byte counters hold:
- * shared by tcptools life (bpf/life.bpf.c, for user space to remove them)
- * and tcptools metrics (which removes them in the kernel). */
+ * shared by tcptools life (bpf/life.bpf.c, for user space to remove them,
+ * or for life --hist bytes in the kernel) and tcptools metrics (which removes
+ * them in the kernel). */
 #ifndef TCPTOOLS_PAYLOAD_BYTES_BPF_H
 #define TCPTOOLS_PAYLOAD_BYTES_BPF_H
 
@@ -22,6 +23,19 @@ static __always_inline __u8 control_sequences(const struct sock *sk, __u8 syn_ac
 	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
 		control |= LIFE_RX_FIN;
 	return control;
+}
+
+/* The payload bytes a closing socket sent (and had acknowledged) and
+ * received: its byte counters without the SYN and FINs they include. */
+static __always_inline void payload_bytes(const struct sock *sk, __u8 syn_acked, __u8 fin_sent,
+					  __u64 *sent, __u64 *received)
+{
+	__u8 control = control_sequences(sk, syn_acked, fin_sent);
+	__u64 rx = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
+	__u64 tx = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
+
+	*received = rx - ((control & LIFE_RX_FIN) ? 1 : 0);
+	*sent = tx - ((control & LIFE_TX_SYN) ? 1 : 0) - ((control & LIFE_TX_FIN) ? 1 : 0);
 }
 
 #endif

@@ -441,6 +441,15 @@ async function main(): Promise<number> {
     ready: "link",
     perConnection: 0,
   });
+  // --hist counts in the kernel too and prints its histograms at the end only.
+  for (const tool of TOOLS.filter((tool) => tool.histogram)) {
+    rows.push({
+      name: `tcptools ${tool.name} --hist`,
+      command: [TCPTOOLS, tool.name, "--hist"],
+      ready: "banner",
+      perConnection: 0,
+    });
+  }
   const notes: string[] = [];
   let tcplife: Row | undefined;
   try {
@@ -541,9 +550,9 @@ async function main(): Promise<number> {
         'from /proc/PID/stat\'s utime+stime (10 ms ticks, but counting exited threads) as "stat"; ' +
         "BPF program time is spent in the clients' threads and shows as fewer connections/s in the flood",
       "× tcplife: a tcptools row's CPU per connection over libbpf-tools tcplife's at the same rate",
-      "lines/conn: data lines about the load's port / connections (tcptools metrics prints none: tests/metrics_test.ts checks its counts); complete is 2.0000 for sessions " +
+      "lines/conn: data lines about the load's port / connections (tcptools metrics and --hist print none: tests/metrics_test.ts and tests/hist_test.ts check their counts); complete is 2.0000 for sessions " +
         "(client and server socket each seen), 1.0000 for connects",
-      "attach: spawn to header line in the output file; tcplife block-buffers a file stdout (its header only " +
+      "attach: spawn to header line (--hist: its banner) in the output file; tcplife block-buffers a file stdout (its header only " +
         "lands at exit), so for it: spawn to its bpf_link fd appearing in /proc/PID/fd",
       "peak RSS: VmHWM at the end of the load",
       "missed: recursion_misses of the tracer's BPF programs (fdinfo): tracepoint hits the kernel skipped " +

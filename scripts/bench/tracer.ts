@@ -11,6 +11,9 @@ import { fdInfos } from "./proc.ts";
 /** How the bench knows a tracer has attached. */
 export type Ready =
   | "header" // its column header ("PID ...") is in its output
+  // --hist: its banner ("Tracing ..."), printed once attached; it prints no
+  // column header and no line per event (histograms at the end).
+  | "banner"
   // tcplife block-buffers stdout into a file, so its header only shows at
   // exit: wait for the bpf_link fd it gets from attaching instead.
   | "link";
@@ -51,8 +54,8 @@ async function waitFor(what: string, condition: () => boolean, exited: () => boo
 }
 
 /** The lines after the column header (a banner, bpftrace's "Attaching" are not events). */
-function afterHeader(name: string, output: string[]): string[] {
-  if (output.length === 0) return []; // prints nothing (tcptools metrics)
+function afterHeader(name: string, ready: Ready, output: string[]): string[] {
+  if (output.length === 0 || ready === "banner") return []; // prints no event (metrics, --hist)
   const header = output.findIndex((line) => line.startsWith("PID"));
   if (header < 0) throw new Error(`${name}: no header line in its output`);
   return output.slice(header + 1);
@@ -124,6 +127,7 @@ export class Tracer {
     try {
       await waitFor(name, () => {
         if (ready === "link") return fdInfos(this.pid, "anon_inode:bpf_link").length > 0;
+        if (ready === "banner") return this.#output().some((line) => line.startsWith("Tracing "));
         return this.#output().some((line) => line.startsWith("PID "));
       }, () => this.#exited);
     } catch (error) {
@@ -164,6 +168,6 @@ export class Tracer {
     if (end.signal) throw new Error(`${this.spec.name} did not stop on SIGINT: ${stderr.trim()}`);
     const output = this.#output();
     while (output.at(-1) === "") output.pop();
-    return { lines: afterHeader(this.spec.name, output), stderr };
+    return { lines: afterHeader(this.spec.name, this.spec.ready, output), stderr };
   }
 }

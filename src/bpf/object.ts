@@ -182,6 +182,33 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     return true;
   }
 
+  /**
+   * Removes one entry of a loaded hash map, reading its last value into
+   * `value` in the same step where the kernel can (hash maps: Linux 5.14;
+   * before, `value` is left as it was); false if the key was absent.
+   */
+  takeMapEntry(
+    mapName: string,
+    key: Uint8Array<ArrayBuffer>,
+    value: Uint8Array<ArrayBuffer>,
+  ): boolean {
+    const lib = libbpf();
+    const map = this.#map(mapName);
+    const keySize = BigInt(key.byteLength);
+    let rc = lib.bpf_map__lookup_and_delete_elem(
+      map,
+      key,
+      keySize,
+      value,
+      BigInt(value.byteLength),
+      0n,
+    );
+    if (rc < 0 && rc !== -2) rc = lib.bpf_map__delete_elem(map, key, keySize, 0n);
+    if (rc === -2) return false; // -ENOENT
+    if (rc < 0) throw new BpfError(`delete from BPF map ${mapName}`, -rc);
+    return true;
+  }
+
   /** Every key and value of a loaded hash map (copies; the map may change meanwhile). */
   *entries(
     mapName: string,

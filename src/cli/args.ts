@@ -144,6 +144,100 @@ export function seconds(value: string): number {
   return n;
 }
 
+/** Value type: seconds from 0.1 to 86400 (--interval). */
+export function interval(value: string): number {
+  const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0.1 && n <= 86400)) {
+    throw new ValueError(`invalid interval: '${value}' (expected seconds from 0.1 to 86400)`);
+  }
+  return n;
+}
+
+/** Value type: one of `choices` (argparse's wording when it is not). */
+export function choice<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      const names = choices.map((c) => `'${c}'`).join(", ");
+      throw new ValueError(`invalid choice: '${value}' (choose from ${names})`);
+    }
+    return value as T;
+  };
+}
+
+/** What --hist-by keys histograms on. */
+export const HIST_KEYS = ["pid", "comm", "port"] as const;
+/** One of {@linkcode HIST_KEYS}. */
+export type HistKeyName = typeof HIST_KEYS[number];
+
+/** The default of --hist-limit: the slots of about 300 histograms. */
+export const DEFAULT_HIST_LIMIT = 10240;
+
+/** The flags of histogram mode (src/trace/histograms.ts). */
+export interface HistogramOptions {
+  /**
+   * --hist: the name of what is counted, or true for a tool that counts one
+   * thing; undefined without --hist (one line per event).
+   */
+  hist: string | boolean | undefined;
+  hist_by: HistKeyName | undefined;
+  interval: number | undefined;
+  milliseconds: boolean;
+  hist_limit: number;
+}
+
+/** Value type: a map's most entries, 1 to 1048576, which the message calls `what`. */
+export function entryLimit(what: string): (value: string) => number {
+  return (value) => {
+    const n = DIGITS.test(value) ? Number(value) : NaN;
+    if (!(n >= 1 && n <= 1048576)) {
+      throw new ValueError(`invalid limit: '${value}' (expected 1 to 1048576 ${what})`);
+    }
+    return n;
+  };
+}
+
+/**
+ * Adds --hist, --hist-by, --interval, -m/--milliseconds and --hist-limit.
+ * `kinds` are what --hist can count: one (a flag), or several (`--hist` is
+ * the first, `--hist NAME` names one); `help` says what --hist does, `port`
+ * which port --hist-by port means.
+ */
+export function addHistogramFlags(
+  parser: CommandParser,
+  { kinds, help, port }: { kinds: readonly string[]; help: string; port: string },
+): void {
+  if (kinds.length === 1) parser.flag(["--hist"], help);
+  else {
+    parser.option(["--hist"], {
+      parse: choice(kinds),
+      const: kinds[0],
+      metavar: kinds.join("|"),
+      help,
+    });
+  }
+  parser.option(["--hist-by"], {
+    parse: choice(HIST_KEYS),
+    metavar: HIST_KEYS.join("|"),
+    help: `with --hist: one histogram per process, process name, or port (${port})`,
+  });
+  parser.option(["--interval"], {
+    parse: interval,
+    metavar: "SECONDS",
+    help: "with --hist: print the histograms every SECONDS, each time counting afresh",
+  });
+  parser.flag(
+    ["-m", "--milliseconds"],
+    "with --hist: times in milliseconds (default microseconds)",
+  );
+  parser.option(["--hist-limit"], {
+    parse: entryLimit("slots"),
+    metavar: "N",
+    default: DEFAULT_HIST_LIMIT,
+    help: `with --hist: most histogram slots kept in the kernel (default ${DEFAULT_HIST_LIMIT}); ` +
+      "what finds none is counted and reported",
+  });
+}
+
 /** The flags that choose what is traced and for how long, which every tool has. */
 export interface ScopeOptions {
   cgroup: CgroupDirectory | undefined;

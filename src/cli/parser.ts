@@ -8,6 +8,8 @@
  * - a word starting with `-` is never taken as a value (`-p -1` is missing
  *   its value), `--` ends the options; with a remainder declared, every word
  *   after it is the remainder's (argparse's `nargs=REMAINDER`: a command);
+ * - a value can be optional (`--hist`, `--hist bytes`: argparse's
+ *   `nargs="?"` with a `const`, the value when none follows);
  * - flags of an exclusive group conflict (`-4 -6`);
  * - a usage error is the usage, then `<prog>: error: <message>`, exit 2;
  *   `-h`/`--help` prints the help to stdout and exits 0.
@@ -54,6 +56,8 @@ interface Argument {
   parse?: (text: string) => unknown;
   metavar: string;
   default: unknown;
+  /** Its value when given without one, if the value is optional. */
+  const?: unknown;
   /** Index of its exclusive group, if any. */
   group?: number;
 }
@@ -74,6 +78,8 @@ export interface ValueOptions<T> {
   /** Shown for the value in usage and help (default: the long name in capitals). */
   metavar?: string;
   default?: T;
+  /** The value when the option is given without one: the value is then optional. */
+  const?: T;
 }
 
 const HELP: Argument = {
@@ -109,6 +115,7 @@ export class CommandParser {
       parse: spec.parse,
       metavar: spec.metavar ?? dest.toUpperCase(),
       default: spec.default,
+      const: spec.const,
       group,
     });
     return this;
@@ -147,6 +154,13 @@ export class CommandParser {
     return this.#options.flatMap((arg) => arg.names);
   }
 
+  /** How the argument stored in `dest` is named in error messages, e.g. "-p/--pid". */
+  displayName(dest: string): string {
+    const arg = [...this.#options, ...this.#positionals].find((a) => a.dest === dest);
+    if (arg === undefined) throw new Error(`no argument ${dest}`);
+    return display(arg);
+  }
+
   /** Flags declared with the returned group number exclude each other. */
   exclusiveGroup(): number {
     return this.#groups++;
@@ -176,6 +190,10 @@ export class CommandParser {
       }
       if (arg.parse === undefined) {
         values[arg.dest] = true;
+        return;
+      }
+      if (text === undefined && arg.const !== undefined) {
+        values[arg.dest] = arg.const;
         return;
       }
       if (text === undefined) return fail(`argument ${display(arg)}: expected one argument`);
@@ -361,16 +379,21 @@ function display(arg: Argument): string {
   return arg.names.length > 0 ? arg.names.join("/") : arg.dest;
 }
 
+/** "PID", or "[KIND]" for an optional value. */
+function valueOf(arg: Argument): string {
+  return arg.const === undefined ? arg.metavar : `[${arg.metavar}]`;
+}
+
 /** "-p PID" or "--json" in the usage line: the first name. */
 function usagePart(arg: Argument): string {
-  return arg.parse === undefined ? arg.names[0] : `${arg.names[0]} ${arg.metavar}`;
+  return arg.parse === undefined ? arg.names[0] : `${arg.names[0]} ${valueOf(arg)}`;
 }
 
 /** "-p, --pid PID" in the help. */
 function invocation(arg: Argument): string {
   if (arg.names.length === 0) return arg.metavar;
   const names = arg.names.join(", ");
-  return arg.parse === undefined ? names : `${names} ${arg.metavar}`;
+  return arg.parse === undefined ? names : `${names} ${valueOf(arg)}`;
 }
 
 /** Words joined by spaces into lines of at most `width` (a longer word gets its own line). */

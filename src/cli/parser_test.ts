@@ -177,3 +177,23 @@ Deno.test("with a remainder, every word after -- is the command, options include
   assert.match(parser.usage(), /\[-- CMD \.\.\.\]/);
   assert.match(parser.help(), /-- CMD \.\.\. +the command/);
 });
+
+Deno.test("an optional value is the next word unless it looks like an option, else the const", () => {
+  const kinds = (text: string) => {
+    if (!["duration", "bytes"].includes(text)) throw new ValueError(`invalid choice: '${text}'`);
+    return text;
+  };
+  const demo = () =>
+    new CommandParser({ prog: "demo", description: "A demonstration", examples: [] })
+      .option(["--hist"], { parse: kinds, const: "duration", metavar: "WHAT", help: "counts" })
+      .flag(["-m"], "msecs");
+  const hist = (...argv: string[]) => demo().parse<{ hist?: string; m: boolean }>(argv);
+  assert.equal(hist().hist, undefined);
+  assert.equal(hist("--hist").hist, "duration");
+  assert.equal(hist("--hist", "bytes").hist, "bytes");
+  assert.equal(hist("--hist=bytes").hist, "bytes");
+  assert.deepEqual(hist("--hist", "-m"), { help: false, hist: "duration", m: true });
+  assert.throws(() => hist("--hist", "other"), /argument --hist: invalid choice: 'other'/);
+  assert.match(demo().usage(), /\[--hist \[WHAT\]\]/);
+  assert.match(demo().help(), /\n {2}--hist \[WHAT\] +counts\n/);
+});

@@ -82,6 +82,16 @@ export const libbpfSymbols = {
     parameters: ["pointer", "buffer", "usize", "buffer", "usize", "u64"],
     result: "i32",
   },
+  /** int bpf_map__lookup_and_delete_elem(const struct bpf_map *map, const void *key,
+   *                                     size_t key_sz, void *value, size_t value_sz,
+   *                                     __u64 flags); */
+  bpf_map__lookup_and_delete_elem: {
+    parameters: ["pointer", "buffer", "usize", "buffer", "usize", "u64"],
+    result: "i32",
+  },
+  /** int bpf_map__delete_elem(const struct bpf_map *map, const void *key, size_t key_sz,
+   *                          __u64 flags); */
+  bpf_map__delete_elem: { parameters: ["pointer", "buffer", "usize", "u64"], result: "i32" },
   /** int bpf_map__get_next_key(const struct bpf_map *map, const void *cur_key, void *next_key,
    *                           size_t key_sz); */
   bpf_map__get_next_key: {

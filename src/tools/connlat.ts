@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { decodeHistKeyRecord, HistBy, HistValue } from "../../gen/connect.ts";
 import { type ConnectEvent, decodeConnectEvent } from "../events/connect.ts";
 import * as args from "../cli/args.ts";
 import { ValueError } from "../cli/parser.ts";
@@ -21,7 +22,7 @@ import {
 import { defineTool } from "./tool.ts";
 
 /** Flags of `tcptools connlat`. */
-export interface ConnlatOptions {
+export interface ConnlatOptions extends args.HistogramOptions {
   timestamp: boolean;
   pid: number | undefined;
   lport: boolean;
@@ -74,6 +75,8 @@ export const connlat = defineTool({
     ["tcptools connlat -6", "trace IPv6 family only"],
     ["tcptools connlat --json", "one JSON object per connect, latency in ms"],
     ["tcptools connlat --failed", "only failed connects, with the time until they failed"],
+    ["tcptools connlat --hist", "histogram of connect latency (usecs) at Ctrl-C"],
+    ["tcptools connlat --hist --hist-by pid --interval 5", "one histogram per process, every 5 s"],
   ],
   flags(parser) {
     args.addTimestampFlag(parser, "include timestamp on output");
@@ -106,5 +109,16 @@ export const connlat = defineTool({
   skipLoad: () => ["connect_syn", "connect_dns"],
   decode: decodeConnectEvent,
   output,
+  histogram: {
+    kinds: { latency: { counts: "time", what: "TCP connect latency" } },
+    help: "print nothing per connect: count connects in the kernel by latency and print " +
+      "a power-of-two histogram at the end",
+    port: "the destination port",
+    values: HistValue,
+    keys: HistBy,
+    decodeKey: decodeHistKeyRecord,
+    lineFlags: ["timestamp", "lport", "json"],
+    counted: "connects",
+  },
   verbose: (options) => options.verbose,
 });

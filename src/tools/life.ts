@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { decodeHistKeyRecord, HistBy, HistValue } from "../../gen/life.ts";
 import { decodeLifeEvent, type LifeEvent } from "../events/life.ts";
 import * as args from "../cli/args.ts";
 import { type Column, connectionJson, csvFormat, textFormat } from "../output/format.ts";
@@ -11,7 +12,7 @@ import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_colu
 import { defineTool } from "./tool.ts";
 
 /** Flags of `tcptools life`. */
-export interface LifeOptions {
+export interface LifeOptions extends args.HistogramOptions {
   time: boolean;
   timestamp: boolean;
   wide: boolean;
@@ -84,6 +85,9 @@ export const life = defineTool({
     ["tcptools life -D 80", "only trace remote port 80"],
     ["tcptools life -4", "only trace IPv4 family"],
     ["tcptools life -6", "only trace IPv6 family"],
+    ["tcptools life --hist", "histogram of session durations (usecs) at Ctrl-C"],
+    ["tcptools life --hist -m --interval 10", "histogram of durations in msecs every 10 seconds"],
+    ["tcptools life --hist bytes --hist-by port", "histograms of bytes per session, per port"],
   ],
   flags(parser) {
     args.addTimeFlag(parser, "include a time column on output (HH:MM:SS)");
@@ -121,6 +125,20 @@ export const life = defineTool({
   }),
   decode: decodeLifeEvent,
   output,
+  histogram: {
+    kinds: {
+      duration: { counts: "time", what: "TCP session durations" },
+      bytes: { counts: "bytes", what: "TCP session bytes" },
+    },
+    help: "print nothing per session: count sessions in the kernel by duration (or with " +
+      "bytes, by payload bytes both ways) and print power-of-two histograms at the end",
+    port: "the server's: the remote port of a connect, the local port of an accept",
+    values: HistValue,
+    keys: HistBy,
+    decodeKey: decodeHistKeyRecord,
+    lineFlags: ["time", "timestamp", "wide", "csv", "json"],
+    counted: "sessions",
+  },
   // bpf/life.bpf.c counts these when a new socket reuses the memory of one
   // whose close the kernel never traced.
   unprinted: {

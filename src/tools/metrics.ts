@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { addScopeFlags, type ScopeOptions } from "../cli/args.ts";
+import { addScopeFlags, entryLimit, interval, type ScopeOptions } from "../cli/args.ts";
 import { UsageError } from "../cli/errors.ts";
 import { CommandParser, ValueError } from "../cli/parser.ts";
 import { MetricsServer } from "../metrics/http_server.ts";
@@ -38,15 +38,6 @@ const CHECK_MS = 1000;
 /** No events are sent: the ring buffer every object has is kept at its least, a page. */
 const RING_BYTES = 4096;
 
-/** Value type of --interval: seconds, 0.1 to 86400. */
-function interval(value: string): number {
-  const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 0.1 && n <= 86400)) {
-    throw new ValueError(`invalid interval: '${value}' (expected seconds from 0.1 to 86400)`);
-  }
-  return n;
-}
-
 /** The default cap on label sets (bpf/metrics.bpf.c's label_sets). */
 const DEFAULT_LABEL_LIMIT = 4096;
 
@@ -62,15 +53,6 @@ function labelList(value: string): LabelName[] {
     throw new ValueError(`invalid labels: '${value}' (each at most once)`);
   }
   return names as LabelName[];
-}
-
-/** Value type of --label-limit: 1 to 1048576 label sets. */
-function labelLimit(value: string): number {
-  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1 && n <= 1048576)) {
-    throw new ValueError(`invalid limit: '${value}' (expected 1 to 1048576 label sets)`);
-  }
-  return n;
 }
 
 /** Value type of --textfile: a path, not empty. */
@@ -136,7 +118,7 @@ export const metrics = {
       help: `also label connects and sessions by some of ${LABELS.join(",")} (comma-separated)`,
     });
     parser.option(["--label-limit"], {
-      parse: labelLimit,
+      parse: entryLimit("label sets"),
       metavar: "N",
       default: DEFAULT_LABEL_LIMIT,
       help: `most label sets kept (default ${DEFAULT_LABEL_LIMIT}); the rest are counted in ` +

@@ -10,10 +10,22 @@
 import type { ProgramGlobals } from "../../gen/assets.ts";
 import type { BpfObject, ProgramName } from "../bpf/object.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
-import { addScopeFlags, scopeExamples, type ScopeOptions } from "../cli/args.ts";
+import {
+  addHistogramFlags,
+  addScopeFlags,
+  type HistogramOptions,
+  scopeExamples,
+  type ScopeOptions,
+} from "../cli/args.ts";
 import { CommandParser } from "../cli/parser.ts";
 import type { Format } from "../output/format.ts";
 import { TimeColumns } from "../output/time_columns.ts";
+import {
+  checkHistogramOptions,
+  histogramGlobals,
+  type HistogramSpec,
+  traceHistograms,
+} from "../trace/histograms.ts";
 import { trace } from "../trace/run.ts";
 
 /**
@@ -64,6 +76,12 @@ export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
   unprinted?: Record<string, (n: number, total: number) => string>;
   /** Keep libbpf's own messages on stderr. */
   verbose?(options: O): boolean;
+  /**
+   * Its histogram mode (--hist, trace/histograms.ts), if it has one: then
+   * its options include the histogram flags, and its object
+   * bpf/histogram.bpf.h.
+   */
+  histogram?: HistogramSpec;
 }
 
 /** A tool of any options, event and program: what the registry holds. */
@@ -79,7 +97,7 @@ export function defineTool<O extends CommonOptions, E, P extends ProgramName>(
 
 /** The tool's argument parser. */
 export function parserOf(
-  tool: Pick<AnyTool, "name" | "description" | "examples" | "flags">,
+  tool: Pick<AnyTool, "name" | "description" | "examples" | "flags" | "histogram">,
 ): CommandParser {
   const parser = new CommandParser({
     prog: `tcptools ${tool.name}`,
@@ -87,6 +105,10 @@ export function parserOf(
     examples: [...tool.examples, ...scopeExamples(tool.name)],
   });
   tool.flags(parser);
+  if (tool.histogram) {
+    const { kinds, help, port } = tool.histogram;
+    addHistogramFlags(parser, { kinds: Object.keys(kinds), help, port });
+  }
   addScopeFlags(parser);
   return parser;
 }
@@ -96,7 +118,12 @@ export function parseOptions<O extends CommonOptions, E, P extends ProgramName>(
   tool: Tool<O, E, P>,
   argv: string[],
 ): O {
-  return parserOf(tool).parse<O>(argv);
+  const parser = parserOf(tool);
+  const options = parser.parse<O>(argv);
+  if (tool.histogram) {
+    checkHistogramOptions(tool.histogram, options as O & HistogramOptions, parser);
+  }
+  return options;
 }
 
 /** Runs the tool with `argv`; resolves to the exit status. */
@@ -105,6 +132,28 @@ export function runTool<O extends CommonOptions, E, P extends ProgramName>(
   argv: string[],
 ): Promise<number> {
   const options = parseOptions(tool, argv);
+  const scope = {
+    cgroup: options.cgroup,
+    cgroupmap: options.cgroupmap,
+    mntnsmap: options.mntnsmap,
+    duration: options.duration,
+    command: options.command,
+  };
+  const histogram = options as O & HistogramOptions;
+  if (tool.histogram && histogram.hist) {
+    return traceHistograms({
+      tool: `tcptools ${tool.name}`,
+      program: tool.program,
+      globals: { ...tool.globals(options), ...histogramGlobals(tool.histogram, histogram) },
+      portFilters: tool.portFilters?.(options),
+      skipLoad: tool.skipLoad?.(options),
+      verbose: tool.verbose?.(options),
+      histogram: tool.histogram,
+      options: histogram,
+      unprinted: tool.unprinted,
+      scope,
+    });
+  }
   const { format, summary } = tool.output(options, new TimeColumns(monotonicToUnixOffsetUs()));
   return trace({
     tool: `tcptools ${tool.name}`,
@@ -118,12 +167,6 @@ export function runTool<O extends CommonOptions, E, P extends ProgramName>(
     summary,
     unprinted: tool.unprinted,
     verbose: tool.verbose?.(options),
-    scope: {
-      cgroup: options.cgroup,
-      cgroupmap: options.cgroupmap,
-      mntnsmap: options.mntnsmap,
-      duration: options.duration,
-      command: options.command,
-    },
+    scope,
   });
 }
