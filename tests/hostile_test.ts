@@ -23,27 +23,44 @@ import { dirname, fromFileUrl, join } from "./paths.ts";
 const decoder = new TextDecoder();
 const binary = Deno.env.get("TCPTOOLS_UNDER_TEST");
 
-/** Reads `reader` until `done(text)` holds or `ms` pass; returns what it read after `text`. */
-async function readUntil(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  text: string,
-  done: (text: string) => boolean,
-  ms: number,
-): Promise<string> {
-  const deadline = Date.now() + ms;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  while (!done(text) && Date.now() < deadline) {
-    const { value, done: ended } = await Promise.race([
-      reader.read(),
-      new Promise<{ value: undefined; done: false }>((r) => {
-        timer = setTimeout(() => r({ value: undefined, done: false }), 200);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (value) text += decoder.decode(value);
-    if (ended) break;
+/**
+ * A stream read as text, one read at a time: a read that a time-out ends
+ * the wait for is still pending, and what it returns later is kept.
+ */
+class TextStream {
+  text = "";
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  #ended = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader();
   }
-  return text;
+
+  /** Reads until `done(text)` holds, the stream ends or `ms` pass; returns all the text read. */
+  async until(done: (text: string) => boolean, ms: number): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (!done(this.text) && !this.#ended) {
+      this.#pending ??= this.#reader.read();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const result = await Promise.race([
+        this.#pending,
+        new Promise<undefined>((r) =>
+          timer = setTimeout(() => r(undefined), Math.max(0, deadline - Date.now()))
+        ),
+      ]);
+      clearTimeout(timer);
+      if (result === undefined) break;
+      this.#pending = undefined;
+      if (result.value) this.text += decoder.decode(result.value, { stream: true });
+      if (result.done) this.#ended = true;
+    }
+    return this.text;
+  }
+
+  cancel(): Promise<void> {
+    return this.#reader.cancel();
+  }
 }
 
 /**
@@ -71,8 +88,8 @@ async function traceThrough(
     stderr: "piped",
   }).spawn();
   options.started?.(child.pid);
-  const reader = child.stdout.getReader();
-  let text = await readUntil(reader, "", (t) => t.includes("\n"), 20000);
+  const out = new TextStream(child.stdout);
+  const text = await out.until((t) => t.includes("\n"), 20000);
   if (!text.includes("\n")) {
     try {
       child.kill("SIGKILL");
@@ -83,22 +100,13 @@ async function traceThrough(
   }
   const x = await exchange("127.0.0.1", { up: 2048, down: 1024 });
   const wanted = `${x.client.pid} `;
-  text = await readUntil(
-    reader,
-    text,
-    (t) => t.split("\n").some((l) => l.startsWith(wanted)),
-    10000,
-  );
+  await out.until((t) => t.split("\n").some((l) => l.startsWith(wanted)), 10000);
   // A wrapper that forks (unshare --pid --fork) does not pass signals on:
   // signal the innermost process, the tracer.
   Deno.kill(innermost(child.pid), "SIGINT");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-  }
+  const stdout = await out.until(() => false, 60000);
   const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-  return { code: status.code, stdout: text, stderr, x };
+  return { code: status.code, stdout, stderr, x };
 }
 
 /** The deepest descendant of `pid` (following only children), or `pid` itself. */
@@ -265,8 +273,8 @@ Deno.test("life without memfd_create loads its libraries from files nobody can r
     stdin: "piped",
     stdout: "piped",
   }).spawn();
-  const attackerOut = attacker.stdout.getReader();
-  const said = await readUntil(attackerOut, "", (t) => t.includes("watching\n"), 5000);
+  const attackerOut = new TextStream(attacker.stdout);
+  const said = await attackerOut.until((t) => t.includes("watching\n"), 5000);
   assert.equal(said, "watching\n");
   const writer = attacker.stdin.getWriter();
   try {

@@ -60,10 +60,12 @@ Deno.test("every tool's --json names the task's uid, tid, cgroup and mount names
     NOBODY,
     prefix,
   );
-  // Read while both processes run (the client waits before connecting).
+  // Read while both processes run (the client waits before connecting), once
+  // the client runs as itself: ip netns exec has a mount namespace of its own
+  // too, which unshare then leaves for the client's.
   await until("the client in its namespaces", () => {
     try {
-      return namespaces(client.pid).mntns !== namespaces(Deno.pid).mntns;
+      return Deno.readTextFileSync(`/proc/${client.pid}/comm`).trim() === "tt-client";
     } catch {
       return false;
     }
