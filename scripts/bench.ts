@@ -38,6 +38,13 @@ const TRACEFS = "/sys/kernel/tracing";
 const SETTLE_MS = 500;
 /** Pause between flood end and SIGINT, so the tracer prints what is queued. */
 const DRAIN_MS = 300;
+/**
+ * Before the measured load, the same load runs this long, unmeasured: the
+ * tracer's one-time costs of a first burst of events (its JIT compiling the
+ * per-event code, its heap's first growth) are start-up, not the cost per
+ * connection that a tracer left running pays.
+ */
+const WARMUP_SECONDS = 5;
 /** A paced rate runs long enough for this many connections (at least --seconds). */
 const MIN_CONNECTIONS = 3000;
 /** Syscall tax: getppid() calls per repetition, and repetitions (the fastest counts). */
@@ -193,6 +200,8 @@ async function measure(
   const tracer = await Tracer.toFile(row as TracerCommand, basePath(round, load.rate, row.name));
   const pid = tracer.pid;
   await sleep(SETTLE_MS);
+  const startupCpuMs = cpuNs(pid) / 1e6;
+  const warmup = await flood(floodBinary, { ...load, seconds: WARMUP_SECONDS });
   const cpuBefore = cpuNs(pid);
   const statBefore = statCpuNs(pid, ticksPerSecond);
   const f = await flood(floodBinary, load);
@@ -206,17 +215,18 @@ async function measure(
   // Only the flood's sessions count (its port as a column of its own), so other
   // TCP traffic on the machine cannot pass for events.
   // (Padded with spaces: accept's last column is the port, unpadded when 5 digits wide.)
-  const floodLines = lines.filter((line) => ` ${line} `.includes(` ${f.port} `)).length;
+  const ofPort = (port: number) => lines.filter((line) => ` ${line} `.includes(` ${port} `)).length;
+  const floodLines = ofPort(f.port);
   return {
     connsPerSec: f.connections / f.seconds,
     connections: f.connections,
     failed: f.failed,
     cpuUsPerConn: (cpuAfter - cpuBefore) / 1e3 / f.connections,
     statCpuUsPerConn: (statAfter - statBefore) / 1e3 / f.connections,
-    startupCpuMs: cpuBefore / 1e6,
+    startupCpuMs,
     linesPerConn: floodLines / f.connections,
     missingLines: row.perConnection! * f.connections - floodLines,
-    otherLines: lines.length - floodLines,
+    otherLines: lines.length - floodLines - ofPort(warmup.port),
     attachMs: tracer.attachMs,
     rssMb,
     lost: lostEvents(stderr),

@@ -1,14 +1,15 @@
 /*
  * Loopback TCP connection flood for scripts/bench.ts.
  *
- * usage: flood SECONDS WORKERS [RATE]
+ * usage: flood SECONDS WORKERS [RATE [PORT]]
  *
  * Listens on 127.0.0.1, port 0 (the kernel picks one), and runs WORKERS client
  * threads that each loop connect() + close() for SECONDS seconds. Prints
  * {"connections":N,"seconds":S,"failed":F,"port":P} on stdout, where N counts
  * only connections that were established and then closed by both ends. With
  * RATE, the workers together make at most RATE connections a second (the
- * soak test's steady load); without it, as many as they can.
+ * soak test's steady load); without it (or with 0), as many as they can.
+ * With PORT, the server listens there (a tracer can then filter on it).
  *
  * The server closes first (accept, then close at once) and the client closes
  * after it reads EOF, so TIME_WAIT lands on the server side of each 4-tuple and
@@ -93,13 +94,14 @@ static void *client(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3 && argc != 4) {
-    fprintf(stderr, "usage: %s SECONDS WORKERS [RATE]\n", argv[0]);
+  if (argc < 3 || argc > 5) {
+    fprintf(stderr, "usage: %s SECONDS WORKERS [RATE [PORT]]\n", argv[0]);
     return 2;
   }
   double seconds = atof(argv[1]);
   int workers = atoi(argv[2]);
-  double rate = argc == 4 ? atof(argv[3]) : 0;
+  double rate = argc >= 4 ? atof(argv[3]) : 0;
+  int port = argc == 5 ? atoi(argv[4]) : 0;
   interval = rate > 0 ? workers / rate : 0;
   if (seconds <= 0 || workers < 1) {
     fprintf(stderr, "flood: bad SECONDS or WORKERS\n");
@@ -109,8 +111,10 @@ int main(int argc, char **argv) {
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   server.sin_family = AF_INET;
   server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  server.sin_port = 0;
+  server.sin_port = htons(port);
   socklen_t len = sizeof server;
+  int one = 1; // a fixed PORT is still held by the last run's TIME_WAIT sockets
+  if (listener >= 0) setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (listener < 0 || bind(listener, (struct sockaddr *)&server, sizeof server) != 0 ||
       listen(listener, 4096) != 0 || getsockname(listener, (struct sockaddr *)&server, &len) != 0) {
     perror("flood: listen");
