@@ -91,7 +91,11 @@ function read(field: Field, offset: number): string {
   }
   const sign = field.signed ? "Int" : "Uint";
   if (field.size === 1) return `view.get${sign}8(${offset})`;
-  if (field.size === 8) return `Number(view.getBig${sign}64(${offset}, true))`;
+  // Two 32-bit halves, not getBig*64: no BigInt allocated per field, and the
+  // same double (hi * 2^32 is exact; the one addition rounds as Number() would).
+  if (field.size === 8) {
+    return `view.get${sign}32(${offset + 4}, true) * 4294967296 + view.getUint32(${offset}, true)`;
+  }
   return `view.get${sign}${field.size * 8}(${offset}, true)`;
 }
 

@@ -14,7 +14,15 @@ const utf8 = new TextDecoder(); // replaces invalid bytes with U+FFFD, as bcc do
 
 /** A C string in a fixed array (a task comm): the bytes up to the first NUL (at most `size`). */
 export function readCString(record: DataView, offset: number, size: number): string {
+  // ASCII, as most names are, is read here: a call to the decoder costs more.
+  let text = "";
   let end = 0;
+  for (; end < size; end++) {
+    const byte = record.getUint8(offset + end);
+    if (byte === 0) return text;
+    if (byte >= 0x80) break;
+    text += String.fromCharCode(byte);
+  }
   while (end < size && record.getUint8(offset + end) !== 0) end++;
   return utf8.decode(new Uint8Array(record.buffer, record.byteOffset + offset, end));
 }
