@@ -70,15 +70,27 @@ static __always_inline void *reserve_event(__u64 size)
  * buffer, each new event wakes the reader (0: never forced). */
 const volatile __u64 wakeup_bytes = 0;
 
+/* Non-zero while the reader drains on a timer of its own (src/trace/run.ts):
+ * user space sets it when events keep coming and clears it when they stop. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} reader_polling SEC(".maps");
+
 /* Submits a reserved event. Without flags the kernel wakes the reader only
  * for a record it has caught up to (kernel/bpf/ringbuf.c, bpf_ringbuf_commit):
  * the first one after it drained everything. The reader then waits a batch
- * period before draining, and takes no wake-ups meanwhile; a buffer filling
- * up during that period wakes it at once, so that it drains before events
- * are lost. */
+ * period before draining, and takes no wake-ups meanwhile. While it polls,
+ * not even that first record wakes it: it drains every batch period anyway.
+ * In both cases a buffer filling up wakes it at once, so that it drains
+ * before events are lost. */
 static __always_inline void submit_event(void *event)
 {
-	__u64 flags = 0;
+	__u32 zero = 0;
+	__u32 *polling = bpf_map_lookup_elem(&reader_polling, &zero);
+	__u64 flags = polling && *polling ? BPF_RB_NO_WAKEUP : 0;
 
 	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;

@@ -7,9 +7,10 @@
  * record wraps. Draining walks the records in JavaScript, hands each to a
  * synchronous callback as a DataView straight over the mapped memory (valid
  * only during the call), and publishes the new consumer position. The wait
- * for data is an epoll_wait on a worker thread (a non-blocking FFI call).
- * `interrupt()` (and `close()`) wake a pending wait, which then resolves;
- * `close()` is safe to call twice.
+ * for data is an epoll_wait either on a worker thread (a non-blocking FFI
+ * call: the event loop runs meanwhile) or on the calling thread (cheaper by
+ * far, see `waitHere`). `interrupt()` (and `close()`) wake a pending
+ * asynchronous wait, which then resolves; `close()` is safe to call twice.
  *
  * @module
  */
@@ -35,6 +36,12 @@ const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
 const BPF_RINGBUF_HDR_SZ = 8;
 /** An empty sigset_t (1024 bits). */
 const NO_SIGNALS = new Uint8Array(128);
+
+/**
+ * How a wait ended: the kernel woke the reader, the time-out passed,
+ * `interrupt()` was called, or (`waitHere` only) a signal came to this thread.
+ */
+export type WaitResult = "woken" | "timeout" | "interrupted" | "signalled";
 
 /** Receives one record; must not keep the view after returning. */
 export type RecordHandler = (record: DataView) => void;
@@ -121,7 +128,7 @@ export class RingReader {
    * or a buffer filling up: see submit_event in bpf/common.bpf.h),
    * `interrupt()` is called, or `timeoutMs` passes (-1: no limit).
    */
-  async wait(timeoutMs: number): Promise<"woken" | "timeout" | "interrupted"> {
+  async wait(timeoutMs: number): Promise<Exclude<WaitResult, "signalled">> {
     if (this.#interrupted) return "interrupted";
     // The worker thread may have the stop signals blocked (the launcher's mask,
     // see src/trace/stop_signals.ts): while it waits, it takes any signal.
@@ -133,6 +140,24 @@ export class RingReader {
     // failure shows with its errno; then the caller waits again.
     if (rc < 0 && !this.#interrupted) return this.#poll() > 0 ? "woken" : "timeout";
     if (this.#interrupted) return "interrupted";
+    return rc > 0 ? "woken" : "timeout";
+  }
+
+  /**
+   * As `wait()`, but on the calling thread, which it blocks: no event-loop
+   * turn and no hand-over to a worker thread, which cost several times the
+   * wait itself (BENCHMARKS.md, "Why the loop waits on its own thread"). A
+   * signal delivered to this thread meanwhile ends it ("signalled"); its
+   * listener runs at the next turn of the event loop.
+   */
+  waitHere(timeoutMs: number): WaitResult {
+    if (this.#interrupted) return "interrupted";
+    const rc = libc().epoll_pwait_here(this.#epoll, this.#events, 2, timeoutMs, NO_SIGNALS);
+    if (rc < 0) {
+      const code = errno();
+      if (code === EINTR) return "signalled";
+      throw new BpfError("wait for ring buffer", code);
+    }
     return rc > 0 ? "woken" : "timeout";
   }
 

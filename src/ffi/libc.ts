@@ -25,9 +25,17 @@ export const libcSymbols = {
     result: "i32",
     nonblocking: true,
   },
+  /** The same, on the calling thread: blocks it (and its event loop) while waiting. */
+  epoll_pwait_here: {
+    name: "epoll_pwait",
+    parameters: ["i32", "buffer", "i32", "i32", "buffer"],
+    result: "i32",
+  },
   /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
    * On the calling thread, so that its errno can be read after it. */
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  /** int poll(struct pollfd *fds, nfds_t nfds, int timeout); */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   /** int eventfd(unsigned int initval, int flags); */
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count); */

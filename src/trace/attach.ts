@@ -16,7 +16,7 @@ import type { Scope } from "./scope.ts";
  * new event wakes the reader, which then drains at once instead of waiting
  * out its batch period (submit_event in bpf/common.bpf.h). It bounds a
  * batch to about 600 life events: the memory its lines take while they are
- * formatted, which a 200 ms batch at 10,000 events a second would multiply
+ * formatted, which a 240 ms batch at 10,000 events a second would multiply
  * (peak RSS 85 MB at 5,000 connections a second without it), and how much
  * of the buffer a burst may fill before the reader starts on it.
  */

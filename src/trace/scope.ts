@@ -57,6 +57,7 @@ export class Scope {
   readonly #maps: Record<string, PinnedMap>;
   readonly #command: TracedCommand | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadline = Infinity;
 
   private constructor(
     readonly options: ScopeOptions,
@@ -120,9 +121,18 @@ export class Scope {
       });
     }
     if (duration !== undefined) {
+      this.#deadline = performance.now() + duration * 1000;
       return new Promise((resolve) => this.#timer = setTimeout(() => resolve(0), duration * 1000));
     }
     return undefined;
+  }
+
+  /**
+   * When --duration ends the run, on performance.now()'s clock (Infinity
+   * without it): a wait that blocks the event loop must not last past it.
+   */
+  get deadline(): number {
+    return this.#deadline;
   }
 
   [Symbol.dispose](): void {
