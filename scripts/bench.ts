@@ -22,7 +22,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { TOOLS } from "../src/tools/registry.ts";
 import { cgroupV2Root } from "../src/bpf/cgroup_root.ts";
-import { cpuNs, peakRssMb, recursionMisses, statCpuNs, wakeUps } from "./bench/proc.ts";
+import {
+  cpuNs,
+  cpuWindow,
+  peakRssMb,
+  recursionMisses,
+  statCpuNs,
+  wakeUpWindow,
+} from "./bench/proc.ts";
 import { spawned, Tracer, type TracerCommand } from "./bench/tracer.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -84,7 +91,7 @@ interface Sample {
   connections: number;
   failed: number;
   cpuUsPerConn: number;
-  /** The same from /proc/PID/stat's ticks: coarse, but counting threads that exited. */
+  /** The same from /proc/PID/stat's ticks: coarse, a cross-check. */
   statCpuUsPerConn: number;
   startupCpuMs: number;
   linesPerConn: number;
@@ -202,12 +209,12 @@ async function measure(
   await sleep(SETTLE_MS);
   const startupCpuMs = cpuNs(pid) / 1e6;
   const warmup = await flood(floodBinary, { ...load, seconds: WARMUP_SECONDS });
-  const cpuBefore = cpuNs(pid);
+  const cpu = cpuWindow(pid);
   const statBefore = statCpuNs(pid, ticksPerSecond);
   const f = await flood(floodBinary, load);
   await sleep(DRAIN_MS);
   // Sampled while the process still exists: after SIGINT /proc/<pid> goes.
-  const cpuAfter = cpuNs(pid);
+  const cpuInWindow = cpu.end();
   const statAfter = statCpuNs(pid, ticksPerSecond);
   const rssMb = peakRssMb(pid);
   const missed = recursionMisses(pid);
@@ -221,7 +228,7 @@ async function measure(
     connsPerSec: f.connections / f.seconds,
     connections: f.connections,
     failed: f.failed,
-    cpuUsPerConn: (cpuAfter - cpuBefore) / 1e3 / f.connections,
+    cpuUsPerConn: cpuInWindow / 1e3 / f.connections,
     statCpuUsPerConn: (statAfter - statBefore) / 1e3 / f.connections,
     startupCpuMs,
     linesPerConn: floodLines / f.connections,
@@ -245,13 +252,13 @@ interface Idle {
 async function measureIdle(row: Row, seconds: number): Promise<Idle> {
   const tracer = await Tracer.toFile(row as TracerCommand, basePath("idle", row.name));
   await sleep(SETTLE_MS);
-  const cpuBefore = cpuNs(tracer.pid);
-  const wakeUpsBefore = wakeUps(tracer.pid);
+  const cpuSpent = cpuWindow(tracer.pid);
+  const wakeUpsCounted = wakeUpWindow(tracer.pid);
   const started = performance.now();
   await sleep(seconds * 1000);
   const elapsed = (performance.now() - started) / 1000;
-  const cpu = cpuNs(tracer.pid) - cpuBefore;
-  const woken = wakeUps(tracer.pid) - wakeUpsBefore;
+  const cpu = cpuSpent.end();
+  const woken = wakeUpsCounted.end();
   const { lines } = await tracer.stop();
   return {
     cpuMsPerMinute: cpu / 1e6 / elapsed * 60,
@@ -553,11 +560,13 @@ async function main(): Promise<number> {
     notes.push(
       `sweep: ${workers} client threads connect()+close() on 127.0.0.1, paced to the rate (flood: ` +
         `as fast as they can); the server closes first; one tracer start per row, rate and round; ` +
-        `durations: ${durations} (at least ${MIN_CONNECTIONS} connections or --seconds)`,
+        `durations: ${durations} (at least ${MIN_CONNECTIONS} connections or --seconds), each after ` +
+        `${WARMUP_SECONDS} s of the same load, unmeasured`,
       "tracer CPU: time on CPU of all the tracer's threads (first field of /proc/PID/task/*/schedstat, ns) " +
-        "from the load's start to just before SIGINT, per connection (start-up excluded, shown per round); " +
-        "it misses threads that exited within that window, so each round's line also shows the figure " +
-        'from /proc/PID/stat\'s utime+stime (10 ms ticks, but counting exited threads) as "stat"; ' +
+        "from the load's start to just before SIGINT, per connection (start-up and warm-up excluded, " +
+        "start-up shown per round); each thread sampled every 100 ms, so one that exits within the " +
+        "window counts too; each round's line also shows the figure " +
+        'from /proc/PID/stat\'s utime+stime (10 ms ticks) as "stat"; ' +
         "BPF program time is spent in the clients' threads and shows as fewer connections/s in the flood",
       "× tcplife: a tcptools row's CPU per connection over libbpf-tools tcplife's at the same rate",
       "lines/conn: data lines about the load's port / connections (tcptools metrics and --hist print none: tests/metrics_test.ts and tests/hist_test.ts check their counts); complete is 2.0000 for sessions " +

@@ -35,6 +35,59 @@ export function cpuNs(pid: number): number {
   return sumOverThreads(pid, "schedstat", (text) => Number(text.split(" ")[0]));
 }
 
+/** How often a {@linkcode ThreadWindow} looks at each thread. */
+const SAMPLE_MS = 100;
+
+/**
+ * A per-thread counter of a process (a field of /proc/PID/task/TID/`file`),
+ * summed over a window, counting threads that exit within it: a sum over
+ * the live threads at both ends misses them, or subtracts what they had
+ * before (the runtime's worker threads exit after seconds idle). Each thread
+ * is sampled every SAMPLE_MS, so one that exits loses at most its last
+ * period, and one born in the window counts from zero.
+ */
+export class ThreadWindow {
+  readonly #first = new Map<string, number>();
+  readonly #last = new Map<string, number>();
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly pid: number,
+    readonly file: string,
+    readonly value: (text: string) => number,
+  ) {
+    this.#sample(true);
+    this.#timer = setInterval(() => this.#sample(false), SAMPLE_MS);
+  }
+
+  #sample(atStart: boolean): void {
+    for (const tid of threads(this.pid)) {
+      let value: number;
+      try {
+        value = this.value(Deno.readTextFileSync(`/proc/${this.pid}/task/${tid}/${this.file}`));
+      } catch {
+        continue; // it exited while we looked
+      }
+      if (!this.#first.has(tid)) this.#first.set(tid, atStart ? value : 0);
+      this.#last.set(tid, value);
+    }
+  }
+
+  /** Ends the window; returns the counter's growth over it, summed over the threads. */
+  end(): number {
+    clearInterval(this.#timer);
+    this.#sample(false);
+    let sum = 0;
+    for (const [tid, value] of this.#last) sum += value - this.#first.get(tid)!;
+    return sum;
+  }
+}
+
+/** A window over the process's CPU time in ns (schedstat, as {@linkcode cpuNs}). */
+export function cpuWindow(pid: number): ThreadWindow {
+  return new ThreadWindow(pid, "schedstat", (text) => Number(text.split(" ")[0]));
+}
+
 /**
  * CPU time of a process in ns as /proc/PID/stat counts it (utime + stime, in
  * clock ticks of 1/`ticksPerSecond`): coarse, but it includes threads that
@@ -48,11 +101,11 @@ export function statCpuNs(pid: number, ticksPerSecond: number): number {
 }
 
 /**
- * Times the process's threads gave up the CPU to wait (voluntary context
- * switches, summed over its live threads): each is one sleep, so one wake-up.
+ * A window over the times the process's threads gave up the CPU to wait
+ * (voluntary context switches): each is one sleep, so one wake-up.
  */
-export function wakeUps(pid: number): number {
-  return sumOverThreads(
+export function wakeUpWindow(pid: number): ThreadWindow {
+  return new ThreadWindow(
     pid,
     "status",
     (text) => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(text)?.[1] ?? 0),

@@ -33,8 +33,6 @@ export interface MetricsOptions extends ScopeOptions {
   label_limit: number;
 }
 
-/** The self-reports on stderr are looked at this often. */
-const CHECK_MS = 1000;
 /** No events are sent: the ring buffer every object has is kept at its least, a page. */
 const RING_BYTES = 4096;
 
@@ -211,7 +209,8 @@ export async function runMetrics(argv: string[]): Promise<number> {
   };
 
   const server = options.listen ? listen(options.listen, render) : undefined;
-  const timers = [setInterval(() => reports.report(), CHECK_MS)];
+  using _reports = reports.poll();
+  const timers: ReturnType<typeof setInterval>[] = [];
   let written = false;
   try {
     if (options.textfile) {

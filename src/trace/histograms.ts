@@ -65,8 +65,6 @@ const KEY_SIZE = 24;
 const COUNT_SIZE = 8;
 /** bcc's histograms have this many slots: every 64-bit value has one. */
 const SLOTS = 65;
-/** The self-reports on stderr are looked at this often. */
-const CHECK_MS = 1000;
 /** No events are sent: the ring buffer every object has is kept at its least, a page. */
 const RING_BYTES = 4096;
 /** How long a stop may take to print the histograms before the process just exits. */
@@ -247,7 +245,7 @@ export async function traceHistograms<P extends ProgramName>(
   // A stop sent earlier, even during start-up, is delivered here
   // (stop_signals.ts); in command mode signals go to the command instead.
   using _signals = scope.passesSignals ? undefined : onStopSignals(stopNow);
-  const reportTimer = setInterval(() => reports.report(), CHECK_MS);
+  using _reports = reports.poll();
   let tick: ReturnType<typeof setTimeout> | undefined;
   try {
     out.push(`Tracing ${kind.what}... Hit Ctrl-C to end.`);
@@ -274,6 +272,5 @@ export async function traceHistograms<P extends ProgramName>(
     return 0; // the reader of stdout went away (e.g. `| head`): a normal end
   } finally {
     clearTimeout(tick);
-    clearInterval(reportTimer);
   }
 }

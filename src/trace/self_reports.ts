@@ -13,6 +13,14 @@ export type CounterMessages = Record<string, (n: number, total: number) => strin
 
 const encoder = new TextEncoder();
 
+/**
+ * How often a run that counts in the kernel (metrics, --hist), which no event
+ * wakes, reads its counters to report what grew. A read wakes the runtime,
+ * about half a millisecond of CPU: once a second that was 30-40 ms a minute on
+ * an idle host (BENCHMARKS.md), over the 10 the tools allow themselves.
+ */
+const POLL_MS = 10_000;
+
 /** Reports the counters of one object that grew since the last report. */
 export class SelfReports {
   readonly #messages: CounterMessages;
@@ -36,6 +44,12 @@ export class SelfReports {
     for (const map of Object.keys(this.#messages)) totals[map] = this.object.sumPerCpu(map);
     totals.skipped_hits = Math.max(0, this.object.unrescuedMisses());
     return totals;
+  }
+
+  /** Reports every POLL_MS, until the returned object is disposed. */
+  poll(): Disposable {
+    const timer = setInterval(() => this.report(), POLL_MS);
+    return { [Symbol.dispose]: () => clearInterval(timer) };
   }
 
   /** Writes a line on stderr for each count that grew. */
