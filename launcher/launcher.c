@@ -88,18 +88,19 @@
  *   -q           Deno prints nothing of its own (downloads, warnings); the
  *                app's output, and its uncaught errors, are unaffected.
  *   --no-code-cache  the cache directory is unwritable (clean_environment()).
- *   --v8-flags=--max-semi-space-size=4
+ *   --v8-flags=--max-semi-space-size=2
  *                bounds V8's young generation (default up to 3 x 16 MB).
  *                The tracer's garbage is many short strings per batch; with
  *                the default the heap grows to that bound under load and
- *                resident memory swings by 20-40 MB (scripts/soak.ts), with
- *                4 MB semi-spaces it stays near the idle size at no measured
- *                CPU cost.
+ *                resident memory swings by 20-40 MB (scripts/soak.ts). With
+ *                2 MB semi-spaces peak RSS in a flood of `life` is 72 MB
+ *                (77-81 MB with 4), for 15-25% more CPU per event there,
+ *                where tcptools uses a quarter of tcplife's (BENCHMARKS.md).
  * No --no-check: `deno run` does not type-check, and the bundle is JS.
  */
 static const char *const DENO_FLAGS[] = {
     "-A",      "--no-prompt", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--ext=js",
-    "-q",      "--no-code-cache", "--v8-flags=--max-semi-space-size=4",
+    "-q",      "--no-code-cache", "--v8-flags=--max-semi-space-size=2",
 };
 #define N_DENO_FLAGS (sizeof DENO_FLAGS / sizeof DENO_FLAGS[0])
 

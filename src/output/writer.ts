@@ -100,7 +100,8 @@ export class BatchWriter {
         bytes = bytes.subarray(this.#out.writeSync(bytes.subarray(0, CHUNK_BYTES)));
       }
     } catch (error) {
-      throw outputError(error);
+      // A stdout someone made non-blocking can still refuse: flush() waits for it.
+      if (!(error instanceof Deno.errors.WouldBlock)) throw outputError(error);
     }
     this.#unwritten = bytes;
     return bytes.byteLength === 0;
