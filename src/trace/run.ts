@@ -141,18 +141,21 @@ export async function trace<Event, P extends ProgramName>(
       } finally {
         // From here on a first record wakes the reader again. One submitted
         // unwoken just before is drained now, or (if it raced this drain)
-        // after the idle wait's time-out below.
+        // at the end of the next idle wait, which has a time-out for it.
         setPolling(false);
         reader.drain();
       }
     };
+    let afterBusy = false;
     for (;;) {
       // Idle, nothing waits: no time-out, no wake-ups at all (after a last check).
-      const woke = await reader.wait(checkDue ? msUntil(checked + CHECK_MS) : -1);
+      const timeout = afterBusy ? BATCH_MS : checkDue ? msUntil(checked + CHECK_MS) : -1;
+      const woke = await reader.wait(timeout);
       if (woke === "interrupted") break;
+      afterBusy = woke === "woken";
       if (woke === "woken") {
         await drainWhileBusy();
-        checkDue = true; // and so a time-out for the idle wait
+        checkDue = true;
       } else reader.drain();
       await out.flush();
       check();
