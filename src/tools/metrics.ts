@@ -18,7 +18,7 @@ import { type ListenAddress, listenAddress } from "../metrics/listen_address.ts"
 import { type LabelName, LABELS, TcpMetrics } from "../metrics/tcp_metrics.ts";
 import { writeTextfile } from "../metrics/textfile.ts";
 import { exposition } from "../output/exposition.ts";
-import { loadAndAttach } from "../trace/attach.ts";
+import { loadAndAttach, NO_EVENTS_RING_BYTES } from "../trace/attach.ts";
 import { checkEnvironment, EnvironmentError } from "../trace/environment.ts";
 import { Scope } from "../trace/scope.ts";
 import { SelfReports } from "../trace/self_reports.ts";
@@ -32,9 +32,6 @@ export interface MetricsOptions extends ScopeOptions {
   label: LabelName[] | undefined;
   label_limit: number;
 }
-
-/** No events are sent: the ring buffer every object has is kept at its least, a page. */
-const RING_BYTES = 4096;
 
 /** The default cap on label sets (bpf/metrics.bpf.c's label_sets). */
 const DEFAULT_LABEL_LIMIT = 4096;
@@ -179,7 +176,7 @@ export async function runMetrics(argv: string[]): Promise<number> {
       label_cgroup: labels.includes("cgroup") ? 1 : 0,
     },
     mapSizes: { label_sets: options.label_limit },
-    ringBytes: RING_BYTES,
+    ringBytes: NO_EVENTS_RING_BYTES,
   }, scope);
   const reports = new SelfReports(tool, object, {
     untraced_closes: (n, total) =>

@@ -22,6 +22,12 @@ import type { Scope } from "./scope.ts";
  */
 const BATCH_BYTES = 64 * 1024;
 
+/**
+ * The ring buffer of a run that sends no events (metrics, --hist): every
+ * object has one (bpf/common.bpf.h), kept at its least, a page.
+ */
+export const NO_EVENTS_RING_BYTES = 4096;
+
 /** What loading a tool's object needs. */
 export interface AttachSpec<P extends ProgramName> {
   program: P;

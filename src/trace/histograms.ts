@@ -20,7 +20,7 @@ import { ArgumentError, type CommandParser } from "../cli/parser.ts";
 import { log2Histogram, log2Histograms, type SlotCounts } from "../output/histogram.ts";
 import { wallClock } from "../output/time_columns.ts";
 import { BatchWriter } from "../output/writer.ts";
-import { type AttachSpec, loadAndAttach } from "./attach.ts";
+import { type AttachSpec, loadAndAttach, NO_EVENTS_RING_BYTES } from "./attach.ts";
 import { checkEnvironment } from "./environment.ts";
 import { Scope } from "./scope.ts";
 import { type CounterMessages, SelfReports } from "./self_reports.ts";
@@ -65,8 +65,6 @@ const KEY_SIZE = 24;
 const COUNT_SIZE = 8;
 /** bcc's histograms have this many slots: every 64-bit value has one. */
 const SLOTS = 65;
-/** No events are sent: the ring buffer every object has is kept at its least, a page. */
-const RING_BYTES = 4096;
 /** How long a stop may take to print the histograms before the process just exits. */
 const STOP_GRACE_MS = 1000;
 
@@ -216,7 +214,7 @@ export async function traceHistograms<P extends ProgramName>(
   using scope = Scope.open(run.scope);
   using object = loadAndAttach({
     ...run,
-    ringBytes: RING_BYTES,
+    ringBytes: NO_EVENTS_RING_BYTES,
     mapSizes: { ...run.mapSizes, hists: options.hist_limit },
   }, scope);
   const reports = new SelfReports(run.tool, object, {
