@@ -8,10 +8,17 @@
  * to send its request head, nor on the head's size short of its own large
  * default: here each connection reads at most MAX_REQUEST_BYTES, has
  * CONNECTION_DEADLINE_MS to send its request and take the answer (then it is
- * closed), and at most MAX_CONNECTIONS are open at once (more are closed at
- * once). Each answer closes its connection (`Connection: close`), so no
- * client keeps one. Rendering reads the BPF maps synchronously: a scrape
- * waits for nothing, and nothing waits for a scrape.
+ * closed), and at most MAX_CONNECTIONS are open at once: a new one closes
+ * the oldest that has not yet sent its request (so idle clients, however
+ * fast they reconnect, cannot keep a scraper out: it is answered as soon as
+ * its head arrives). Each answer closes its connection (`Connection:
+ * close`), so no client keeps one. Rendering reads the BPF maps
+ * synchronously: a scrape waits for nothing, and nothing waits for a scrape.
+ *
+ * accept() failing for want of a descriptor or of memory, or for a client
+ * gone before it was accepted, is transient: the oldest waiting connection
+ * is closed to free a descriptor and accepting goes on after a pause; any
+ * other failure ends the server with AcceptError (`failed`).
  *
  * @module
  */
@@ -28,6 +35,51 @@ export const MAX_CONNECTIONS = 128;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const END_OF_HEAD = /\r?\n\r?\n/;
+
+/** accept()'s errno values that pass: no descriptor or memory now, or the client left. */
+const TRANSIENT_ACCEPT_ERRORS = new Set([
+  "EMFILE",
+  "ENFILE",
+  "ENOBUFS",
+  "ENOMEM",
+  "ECONNABORTED",
+  "ECONNRESET",
+  "EPROTO",
+  "EPERM", // a firewall refused the connection
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+/** The pause after a transient accept() failure, doubled while they repeat, up to the most. */
+const ACCEPT_BACKOFF_MS = 10;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+
+/** accept() failed in a way that will not pass: the endpoint stopped. */
+export class AcceptError extends Error {}
+
+/** The errno name of a Deno system error ("EMFILE"), from its code or its "(os error N)". */
+function errnoName(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") return code;
+  const number = /\(os error (\d+)\)/.exec(error.message)?.[1];
+  return number ? ERRNO_NAMES[Number(number)] : undefined;
+}
+
+/** Linux x86-64 errno numbers of TRANSIENT_ACCEPT_ERRORS. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  12: "ENOMEM",
+  23: "ENFILE",
+  24: "EMFILE",
+  71: "EPROTO",
+  101: "ENETUNREACH",
+  103: "ECONNABORTED",
+  104: "ECONNRESET",
+  105: "ENOBUFS",
+  110: "ETIMEDOUT",
+  113: "EHOSTUNREACH",
+};
 
 /** What the endpoint answers `GET /metrics` with. */
 export type Render = (openMetrics: boolean) => string;
@@ -106,9 +158,14 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 /** The endpoint, listening until closed. */
 export class MetricsServer {
   readonly #listener: Deno.TcpListener;
-  readonly #open = new Set<Deno.Conn>();
+  /** Each open connection, oldest first, and whether its request head has arrived. */
+  readonly #open = new Map<Deno.Conn, { answering: boolean }>();
   readonly #render: Render;
   readonly #served: Promise<void>;
+  #closing = false;
+  #fail!: (error: AcceptError) => void;
+  /** Rejects with AcceptError if accept() fails for good; never resolves. */
+  readonly failed: Promise<never> = new Promise((_, reject) => this.#fail = reject);
 
   private constructor(listener: Deno.TcpListener, render: Render) {
     this.#listener = listener;
@@ -127,21 +184,52 @@ export class MetricsServer {
   }
 
   async #acceptLoop(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) {
-        if (this.#open.size >= MAX_CONNECTIONS) {
-          conn.close();
-          continue;
+    this.failed.catch(() => {}); // the owner may not be listening for it
+    let backoff = ACCEPT_BACKOFF_MS;
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closing) return;
+        const name = errnoName(error);
+        if (name === undefined || !TRANSIENT_ACCEPT_ERRORS.has(name)) {
+          const why = error instanceof Error ? error.message : String(error);
+          this.#fail(new AcceptError(`accept: ${why.replace(/ \(os error \d+\).*$/s, "")}`));
+          return;
         }
-        this.#serve(conn);
+        if (name === "EMFILE" || name === "ENFILE") this.#evictWaiting();
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(2 * backoff, ACCEPT_BACKOFF_MAX_MS);
+        continue;
       }
-    } catch {
-      // The listener was closed.
+      backoff = ACCEPT_BACKOFF_MS;
+      if (this.#open.size >= MAX_CONNECTIONS && !this.#evictWaiting()) {
+        conn.close(); // every one is being answered, which takes well under a second
+        continue;
+      }
+      this.#serve(conn);
     }
   }
 
+  /** Closes the oldest connection whose request has not arrived; false if there is none. */
+  #evictWaiting(): boolean {
+    for (const [conn, state] of this.#open) {
+      if (state.answering) continue;
+      this.#open.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+      return true;
+    }
+    return false;
+  }
+
   async #serve(conn: Deno.Conn): Promise<void> {
-    this.#open.add(conn);
+    const state = { answering: false };
+    this.#open.set(conn, state);
     const close = () => {
       if (!this.#open.delete(conn)) return;
       try {
@@ -155,6 +243,7 @@ export class MetricsServer {
     try {
       const head = await readHead(conn);
       if (head === undefined) return;
+      state.answering = true;
       const response = head === "too large"
         ? { status: "431 Request Header Fields Too Large", body: "request too large\n" }
         : respond(head, this.#render);
@@ -169,12 +258,13 @@ export class MetricsServer {
 
   /** Stops listening and closes every connection. Safe to call twice. */
   async close(): Promise<void> {
+    this.#closing = true;
     try {
       this.#listener.close();
     } catch {
       // Already closed.
     }
-    for (const conn of [...this.#open]) {
+    for (const conn of [...this.#open.keys()]) {
       this.#open.delete(conn);
       try {
         conn.close();

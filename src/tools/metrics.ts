@@ -225,6 +225,11 @@ export async function runMetrics(argv: string[]): Promise<number> {
       failed = { error }; // e.g. the command could not start
       stop(1);
     });
+    // accept() failed for good (http_server.ts): the endpoint is gone, so is the tool.
+    server?.failed.catch((error) => {
+      failed = { error: new EnvironmentError((error as Error).message) };
+      stop(1);
+    });
     const status = await stopped;
     if (failed) throw failed.error;
     return status;
