@@ -29,8 +29,9 @@
  * memfd to `deno run` as its main module).
  *
  * Before the runtime starts it blocks the stop signals (block_stop_signals()),
- * raises the resource limits V8 cannot start without (raise_limits()), and
- * replaces the environment by an allow-listed one (clean_environment()).
+ * ignores SIGXFSZ (ignore_file_size_signal()), raises the resource limits V8
+ * cannot start without (raise_limits()), and replaces the environment by an
+ * allow-listed one (clean_environment()).
  *
  * Errors are one line on stderr and exit status 1.
  */
@@ -291,6 +292,34 @@ static void block_stop_signals(void)
 }
 
 /*
+ * SIGXFSZ ignored, so that a write past the file size limit (ulimit -f) fails
+ * with EFBIG instead of killing the process (status 153), here and in the
+ * runtime, which inherits the disposition through exec: the copies below
+ * then report the limit, and the app reports a stdout that reaches it as a
+ * failed write (src/trace/file_size_signal.ts does the same from source).
+ */
+static void ignore_file_size_signal(void)
+{
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+/*
+ * Dies for a copy of `len` bytes, `what`, that failed with `err`. EFBIG is
+ * the file size limit, which counts memory files too and which root cannot
+ * raise without CAP_SYS_RESOURCE (`ulimit -f` sets the hard limit as well).
+ */
+static void die_copy(const char *what, int err, uint64_t len)
+{
+	struct rlimit lim;
+	if (err == EFBIG && getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+		die("cannot copy %s into memory: the file size limit is %llu KiB (ulimit -f): "
+		    "it needs at least %llu KiB",
+		    what, (unsigned long long)lim.rlim_cur >> 10,
+		    (unsigned long long)(len + 1023) >> 10);
+	die("cannot copy %s: %s", what, strerror(err));
+}
+
+/*
  * Measured with Deno 2.9.6: with fewer than ~34 open files it panics or
  * libbpf fails mid-trace (2 CPUs; more CPUs need no more); under an address
  * space limit below ~35 GiB V8 aborts with "Oilpan: CagedHeap reservation"
@@ -494,6 +523,7 @@ static void die_no_interpreter(int self, uint64_t runtime_off)
 int main(int argc, char **argv)
 {
 	block_stop_signals();
+	ignore_file_size_signal();
 	/*
 	 * If we were started with stdin, stdout or stderr closed, the fds
 	 * opened below would take their numbers and the runtime would print
@@ -543,8 +573,9 @@ int main(int argc, char **argv)
 		/* make_unnamed_file sets close-on-exec: clear it for this one. */
 		fcntl(app, F_SETFD, 0);
 	}
+	/* The app is the largest file written at start (it holds the libraries). */
 	if ((err = copy_range(app, self, app_off, app_len)) != 0)
-		die("cannot copy the embedded app: %s", strerror(err));
+		die_copy("the embedded app", err, app_len);
 	/* Read-only from now on; failure (no sealing, tmpfile) is harmless. */
 	fcntl(app, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
 

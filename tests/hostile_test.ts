@@ -22,6 +22,7 @@ import { dirname, fromFileUrl, join } from "./paths.ts";
 
 const decoder = new TextDecoder();
 const binary = Deno.env.get("TCPTOOLS_UNDER_TEST");
+const root = join(dirname(fromFileUrl(import.meta.url)), "..");
 
 /**
  * A stream read as text, one read at a time: a read that a time-out ends
@@ -519,6 +520,43 @@ Deno.test("a full stdout is one line naming the write, exit status 1", async () 
     );
     assert.equal(out.code, 1);
   }
+});
+
+Deno.test({
+  name:
+    `a file size limit (ulimit -f) too low for the start-up copies is one line, exit status 1 ${LAUNCHER_ONLY}`,
+  ignore: !binary,
+  fn: async () => {
+    // The app (the largest file written at start) goes into a memory file, which counts.
+    const appKiB = Math.ceil(Deno.statSync(join(root, "dist", "app.js")).size / 1024);
+    const [cmd, args] = tcptools(["life"]);
+    const out = await new Deno.Command("prlimit", {
+      args: [`--fsize=${1000 * 1024}:${1000 * 1024}`, cmd, ...args],
+    }).output();
+    assert.equal(
+      decoder.decode(out.stderr),
+      `tcptools: cannot copy the embedded app into memory: the file size limit is 1000 KiB ` +
+        `(ulimit -f): it needs at least ${appKiB} KiB\n`,
+    );
+    assert.equal(out.code, 1);
+    assert.equal(decoder.decode(out.stdout), "");
+  },
+});
+
+Deno.test("a stdout file that reaches the file size limit (ulimit -f) is one line naming the write, exit status 1", async () => {
+  using files = tempDir("fsize");
+  const limit = 4 << 20;
+  const path = join(files.path, "out");
+  // Room for less than the header: the first write is cut short, the next one refused.
+  Deno.writeFileSync(path, new Uint8Array(limit - 20));
+  const [cmd, argv] = tcptools(["life"]);
+  const out = await new Deno.Command("prlimit", {
+    args: [`--fsize=${limit}:${limit}`, "sh", "-c", 'exec "$@" >>"$0"', path, cmd, ...argv],
+    stdin: "null",
+  }).output();
+  assert.equal(decoder.decode(out.stderr), "tcptools life: write to stdout: File too large\n");
+  assert.equal(out.code, 1);
+  assert.equal(Deno.statSync(path).size, limit);
 });
 
 Deno.test("a TCPTOOLS_BTF that is empty, not BTF, a directory or a FIFO is one line, exit status 1", async () => {

@@ -9,6 +9,7 @@ import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter, OutputError } from "../output/writer.ts";
 import { VERSION } from "../version.ts";
 import { EnvironmentError } from "../trace/environment.ts";
+import { ignoreFileSizeSignal } from "../trace/file_size_signal.ts";
 import { type Command, COMMANDS, findCommand } from "../tools/registry.ts";
 import { UsageError } from "./errors.ts";
 import { ArgumentError, HelpRequested } from "./parser.ts";
@@ -100,6 +101,7 @@ async function print(text: string): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const tool = command === undefined ? undefined : findCommand(command);
+  ignoreFileSizeSignal();
   try {
     if (command === undefined) {
       Deno.stderr.writeSync(new TextEncoder().encode(HELP));

@@ -1,7 +1,7 @@
 /**
  * The libc functions tcptools calls directly: anonymous memory and temporary
  * files for the embedded libraries, epoll and mmap for reading ring buffers,
- * clocks, errno, the signal mask, and the system calls that open a tracefs
+ * clocks, errno, the signal mask and SIGXFSZ, and the system calls that open a tracefs
  * event or a detached mount (x86-64 numbers, through syscall()).
  *
  * @module
@@ -79,6 +79,8 @@ export const libcSymbols = {
    * calling thread's mask (rt_sigprocmask), as pthread_sigmask does, and is in libc.so.6 on
    * every glibc (pthread_sigmask is in libpthread.so.0 before 2.34). */
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** sighandler_t signal(int signum, sighandler_t handler); (SIG_IGN is the pointer 1) */
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
