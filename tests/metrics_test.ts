@@ -288,6 +288,59 @@ Deno.test("--textfile is replaced whole every interval, never seen half written,
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["tcptools.prom"]);
 });
 
+const NOBODY = 65534;
+
+/** Runs `script` with sh as the unprivileged user nobody; throws if it fails. */
+async function asNobody(script: string): Promise<void> {
+  const out = await new Deno.Command("setpriv", {
+    args: [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "sh", "-c", script],
+  }).output();
+  if (!out.success) throw new Error(`as nobody: ${script}: ${decoder.decode(out.stderr)}`);
+}
+
+Deno.test("--textfile in a user's directory keeps going there when the user swaps it for a symbolic link", async () => {
+  // The user owns the textfile's directory and the one above it; root owns the target.
+  const top = Deno.makeTempDirSync({ prefix: "tcptools-textfile-swap-" });
+  await using _top = { [Symbol.asyncDispose]: () => Deno.remove(top, { recursive: true }) };
+  const home = join(top, "home");
+  const target = join(top, "root");
+  Deno.mkdirSync(home);
+  Deno.mkdirSync(target, { mode: 0o777 }); // writable by root only: the umask clears group and other
+  Deno.chmodSync(top, 0o755);
+  Deno.chmodSync(target, 0o755);
+  Deno.chownSync(home, NOBODY, NOBODY);
+  await asNobody(`mkdir '${home}/prom'`);
+  const path = join(home, "prom", "tcptools.prom");
+  const tracer = await Tracer.start(
+    ["metrics", "--textfile", path, "--interval", "0.1"],
+    { waitForHeader: false },
+  );
+  try {
+    await until("the first textfile", () => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    }, 30000);
+    await asNobody(`mv '${home}/prom' '${home}/moved' && ln -s '${target}' '${home}/prom'`);
+    const moved = join(home, "moved", "tcptools.prom");
+    const before = Deno.statSync(moved).ino;
+    // Ten intervals: every write in them goes to the directory first opened.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), []);
+    assert.notEqual(Deno.statSync(moved).ino, before, "the textfile is not rewritten any more");
+  } finally {
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+  }
+  assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), []);
+  assert.deepEqual([...Deno.readDirSync(join(home, "moved"))].map((e) => e.name), [
+    "tcptools.prom",
+  ]);
+});
+
 /** Sends `request` raw and returns everything the server answered before it closed. */
 async function rawRequest(port: number, request: Uint8Array): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });

@@ -1,8 +1,9 @@
 /**
  * The libc functions tcptools calls directly: anonymous memory and temporary
  * files for the embedded libraries, epoll and mmap for reading ring buffers,
- * clocks, errno, the signal mask and SIGXFSZ, and the system calls that open a tracefs
- * event or a detached mount (x86-64 numbers, through syscall()).
+ * clocks, errno, the signal mask and SIGXFSZ, files made relative to a directory
+ * descriptor (--textfile), and the system calls that open a tracefs event or a
+ * detached mount (x86-64 numbers, through syscall()).
  *
  * @module
  */
@@ -42,6 +43,12 @@ export const libcSymbols = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int openat(int dirfd, const char *pathname, int flags); */
   openat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** int openat(int dirfd, const char *pathname, int flags, mode_t mode); with O_CREAT */
+  openat_create: { name: "openat", parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  /** int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath); */
+  renameat: { parameters: ["i32", "buffer", "i32", "buffer"], result: "i32" },
+  /** int unlinkat(int dirfd, const char *pathname, int flags); */
+  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // The new mount API through syscall(2) (glibc has wrappers only from 2.36);
   // the first argument is the system call number (see mountApi below).
   /** long syscall(SYS_fsopen, const char *fsname, unsigned int flags); */

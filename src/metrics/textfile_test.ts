@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeTextfile } from "./textfile.ts";
+import { Textfile } from "./textfile.ts";
+
+/** Writes `text` to `path` through a Textfile of its own. */
+function writeTextfile(path: string, text: string): void {
+  using textfile = Textfile.open(path);
+  textfile.write(text);
+}
 
 /** A test body run in a new temporary directory, removed after it however it ends. */
 function inTempDir(body: (dir: string) => void): () => void {
@@ -48,5 +54,33 @@ Deno.test(
     Deno.mkdirSync(path);
     assert.throws(() => writeTextfile(path, "a 1\n"));
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["t.prom"]);
+  }),
+);
+
+Deno.test(
+  "writes go into the directory first opened, even after its name leads elsewhere",
+  inTempDir((dir) => {
+    const first = join(dir, "first");
+    const other = join(dir, "other");
+    Deno.mkdirSync(first);
+    Deno.mkdirSync(other);
+    using textfile = Textfile.open(join(first, "t.prom"));
+    Deno.renameSync(first, join(dir, "moved"));
+    Deno.symlinkSync(other, first);
+    textfile.write("a 1\n");
+    assert.deepEqual([...Deno.readDirSync(other)], []);
+    assert.equal(Deno.readTextFileSync(join(dir, "moved", "t.prom")), "a 1\n");
+  }),
+);
+
+Deno.test(
+  "a directory that is a symbolic link is refused at open",
+  inTempDir((dir) => {
+    Deno.mkdirSync(join(dir, "real"));
+    Deno.symlinkSync(join(dir, "real"), join(dir, "link"));
+    assert.throws(
+      () => Textfile.open(join(dir, "link", "t.prom")),
+      new Error(`${dir}/link is a symbolic link: give the directory it leads to`),
+    );
   }),
 );

@@ -16,7 +16,7 @@ import { CommandParser, ValueError } from "../cli/parser.ts";
 import { MetricsServer } from "../metrics/http_server.ts";
 import { type ListenAddress, listenAddress } from "../metrics/listen_address.ts";
 import { type LabelName, LABELS, TcpMetrics } from "../metrics/tcp_metrics.ts";
-import { writeTextfile } from "../metrics/textfile.ts";
+import { Textfile } from "../metrics/textfile.ts";
 import { exposition } from "../output/exposition.ts";
 import { loadAndAttach, NO_EVENTS_RING_BYTES } from "../trace/attach.ts";
 import { checkEnvironment, EnvironmentError } from "../trace/environment.ts";
@@ -160,11 +160,25 @@ function listen(address: ListenAddress, render: (openMetrics: boolean) => string
   }
 }
 
+/** The directory of --textfile, opened once (metrics/textfile.ts says why). */
+function openTextfile(path: string, failed: (error: unknown) => Error): Textfile {
+  try {
+    return Textfile.open(path);
+  } catch (error) {
+    throw failed(error);
+  }
+}
+
 /** Runs `tcptools metrics` with `argv` until stopped; resolves to the exit status. */
 export async function runMetrics(argv: string[]): Promise<number> {
   const options = parseMetricsOptions(argv);
   const tool = `tcptools ${metrics.name}`;
   checkEnvironment();
+  const failedWrite = (error: unknown) => {
+    const why = error instanceof Error ? osMessage(error) : error;
+    return new EnvironmentError(`write ${options.textfile}: ${why}`);
+  };
+  using textfile = options.textfile ? openTextfile(options.textfile, failedWrite) : undefined;
   using scope = Scope.open(options);
   const labels = options.label ?? [];
   using object = loadAndAttach({
@@ -190,10 +204,9 @@ export async function runMetrics(argv: string[]): Promise<number> {
   const render = (openMetrics: boolean) => exposition(tcp.read(reports.totals()), openMetrics);
   const write = () => {
     try {
-      writeTextfile(options.textfile!, render(false));
+      textfile!.write(render(false));
     } catch (error) {
-      const why = error instanceof Error ? osMessage(error) : error;
-      throw new EnvironmentError(`write ${options.textfile}: ${why}`);
+      throw failedWrite(error);
     }
   };
   // A later write that fails (a full disk) is reported, and the next one tried.
@@ -210,7 +223,7 @@ export async function runMetrics(argv: string[]): Promise<number> {
   const timers: ReturnType<typeof setInterval>[] = [];
   let written = false;
   try {
-    if (options.textfile) {
+    if (textfile) {
       write();
       written = true;
       timers.push(setInterval(rewrite, options.interval * 1000));
