@@ -576,6 +576,94 @@ Deno.test("--label comm,cgroup counts connects, accepts, sessions and bytes per 
   }
 });
 
+/**
+ * Process names a user can give (raw bytes, as /proc/self/comm takes them): bytes
+ * that are not UTF-8, controls a terminal acts on (ESC, CR, DEL, C1), a
+ * bidirectional override, and a literal backslash escape.
+ */
+const RAW_COMMS: number[][] = [
+  [...encoder.encode("dup"), 0xff, 0x58],
+  [...encoder.encode("dup"), 0xfe, 0x58],
+  [...encoder.encode("dup"), 0xfd, 0x58],
+  [...encoder.encode("dup\\xffX")],
+  [0x1b, ...encoder.encode("[2J")],
+  [...encoder.encode("cr"), 0x0d, 0x7f],
+  [...encoder.encode("c1"), 0xc2, 0x85],
+  [...encoder.encode("rtl"), 0xe2, 0x80, 0xae, 0x58],
+];
+
+Deno.test("--label comm gives each process name its own series, escaped, and Prometheus stores every one", async () => {
+  using cgroup = ChildCgroup.create();
+  const port = closedPort("127.0.0.1");
+  const tracer = await startMetrics(["--cgroup", cgroup.path, "--label", "comm"], port);
+  try {
+    await using prometheus = new Prometheus(`127.0.0.1:${port}`);
+    await prometheus.expect('up{job="tcptools"}', 1);
+    // bash connects itself (/dev/tcp) after naming itself: one refused connect per name.
+    const closed = closedPort("127.0.0.1");
+    for (const comm of RAW_COMMS) {
+      const bytes = comm.map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
+      const out = await new Deno.Command(cgroup.prefix[0], {
+        args: [
+          ...cgroup.prefix.slice(1),
+          "bash",
+          "-c",
+          `printf '${bytes}' >/proc/$$/comm; exec 3<>/dev/tcp/127.0.0.1/${closed}`,
+        ],
+        stderr: "null",
+      }).output();
+      assert.equal(out.code, 1); // refused
+    }
+    const refusedLines = (text: string) =>
+      text.split("\n").filter((l) => l.startsWith('tcptools_connects_total{outcome="refused"'));
+    const body = await (async () => {
+      for (const deadline = Date.now() + 20000;;) {
+        const text = await scrape(port);
+        const counted = refusedLines(text).map((l) => Number(l.slice(l.lastIndexOf(" ") + 1)));
+        if (counted.reduce((a, b) => a + b, 0) === RAW_COMMS.length) return text;
+        if (Date.now() > deadline) assert.fail(`the refused connects:\n${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    assert.doesNotMatch(
+      body,
+      /[^\n\P{Cc}]|\p{Cf}|\ufffd/u,
+      "a raw control, format or replacement character",
+    );
+    const refused = refusedLines(body);
+    // Each name as the text formats show it, a backslash as \x5c; then escaped for the format.
+    assert.deepEqual(
+      refused.map((l) => l.match(/comm="(.*)"\} 1$/)?.[1]).sort(),
+      [
+        "\\\\x1b[2J",
+        "c1\\\\xc2\\\\x85",
+        "cr\\\\x0d\\\\x7f",
+        "dup\\\\x5cxffX",
+        "dup\\\\xfdX",
+        "dup\\\\xfeX",
+        "dup\\\\xffX",
+        "rtl\\\\xe2\\\\x80\\\\xaeX",
+      ],
+    );
+    assert.equal(refused.length, RAW_COMMS.length, refused.join("\n"));
+    assert.equal(
+      new Set(refused.map((l) => l.slice(0, l.lastIndexOf(" ")))).size,
+      RAW_COMMS.length,
+    );
+    const check = await promtool(body);
+    assert.equal(check.code, 0, check.output);
+    await prometheus.expect(
+      'count(tcptools_connects_total{outcome="refused"})',
+      RAW_COMMS.length,
+    );
+    await prometheus.expect('sum(tcptools_connects_total{outcome="refused"})', RAW_COMMS.length);
+  } finally {
+    const { code, stderr } = await tracer.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+  }
+});
+
 Deno.test("--label-limit caps the label sets: the rest are counted in overflow series, totals stay exact, and stderr says so", async () => {
   using cgroup = ChildCgroup.create();
   const port = closedPort("127.0.0.1");

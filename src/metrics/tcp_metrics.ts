@@ -18,6 +18,7 @@ import {
 import type { BpfObject } from "../bpf/object.ts";
 import { OUTCOMES } from "../events/connect.ts";
 import { AF_INET } from "../events/record.ts";
+import { commLabel } from "../output/comm.ts";
 import type { HistogramFamily, Labels, MetricFamily, ScalarFamily } from "../output/exposition.ts";
 
 /** Counter indexes of the families (bpf/metrics.h): 0 is AF_INET. */
@@ -102,7 +103,7 @@ export class TcpMetrics {
   #extra(key: MetricsKeyRecord): Labels {
     const labels: Labels = {};
     for (const label of this.labels) {
-      if (label === "comm") labels.comm = key.comm;
+      if (label === "comm") labels.comm = commLabel(key.comm);
       if (label === "lport" && key.kind !== MetricsKind.METRICS_KIND_ACCEPT) {
         labels.lport = String(key.lport);
       }

@@ -3,12 +3,14 @@
  * /proc/self/comm), so in a root tool's text output it is hostile input: a
  * newline would forge lines, an escape sequence would drive the terminal, a
  * comma would add CSV columns. Every character that is not printable is
- * shown as `\xHH`, one per UTF-8 byte (as systemd and strace show them);
- * printable names come out exactly as bcc prints them. `--json` needs none
- * of this: JSON.stringify escapes control characters itself.
+ * shown as `\xHH`, one per UTF-8 byte (as systemd and strace show them), and
+ * so is each byte that is not UTF-8 (events/record.ts keeps those as lone
+ * surrogates); printable names come out exactly as bcc prints them. `--json`
+ * needs none of this: JSON.stringify escapes control characters itself.
  *
  * @module
  */
+import { RAW_BYTE_BASE } from "../events/record.ts";
 
 /**
  * How a bcc tool measures its `%-N.Ns` COMM column: tcpaccept and tcpconnect
@@ -23,6 +25,18 @@ export type CommUnit = "bytes" | "characters";
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
+/** A byte that is not UTF-8, as events/record.ts keeps it: U+DC80 to U+DCFF. */
+function rawByte(c: string): number | undefined {
+  const code = c.charCodeAt(0);
+  return c.length === 1 && code >= RAW_BYTE_BASE + 0x80 && code <= RAW_BYTE_BASE + 0xff
+    ? code - RAW_BYTE_BASE
+    : undefined;
+}
+
+function hex(byte: number): string {
+  return `\\x${byte.toString(16).padStart(2, "0")}`;
+}
+
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 const encoder = new TextEncoder();
@@ -32,14 +46,22 @@ function measure(text: string, unit: CommUnit): number {
   let bytes = 0;
   for (const c of text) {
     const code = c.codePointAt(0)!;
-    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    bytes += code < 0x80 || rawByte(c) !== undefined
+      ? 1
+      : code < 0x800
+      ? 2
+      : code < 0x10000
+      ? 3
+      : 4;
   }
   return bytes;
 }
 
 function escape(c: string): string {
+  const raw = rawByte(c);
+  if (raw !== undefined) return hex(raw);
   if (!UNPRINTABLE.test(c)) return c;
-  return [...encoder.encode(c)].map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
+  return [...encoder.encode(c)].map(hex).join("");
 }
 
 /** Every unprintable character of `comm` as `\xHH` escapes. */
@@ -47,6 +69,16 @@ export function printable(comm: string): string {
   let text = "";
   for (const c of comm) text += escape(c);
   return text;
+}
+
+/**
+ * A COMM as a metrics label value: printable as in the text formats, and
+ * with a backslash shown as `\x5c` too, so that a name that holds the text
+ * of an escape (`dup\xffX`) and the name with that byte are two label sets,
+ * not one series twice.
+ */
+export function commLabel(comm: string): string {
+  return printable(comm.replaceAll("\\", "\\x5c"));
 }
 
 /**

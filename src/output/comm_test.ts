@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { commColumn, csvField, printable } from "./comm.ts";
+import { readCString } from "../events/record.ts";
+import { commColumn, commLabel, csvField, printable } from "./comm.ts";
 
 Deno.test("printable names come out as bcc prints them, padded to the width", () => {
   assert.equal(commColumn("tt-client", 12, "bytes"), "tt-client   ");
@@ -46,4 +47,29 @@ Deno.test("CSV fields are quoted as RFC 4180 writes them where needed", () => {
   assert.equal(csvField("a,b"), '"a,b"');
   assert.equal(csvField('say "hi"'), '"say ""hi"""');
   assert.equal(csvField("two\nlines"), '"two\nlines"');
+});
+
+/** A comm field of 16 bytes holding `bytes`, NUL-padded, read as the decoders read it. */
+function commOf(bytes: number[]): string {
+  const field = new Uint8Array(16);
+  field.set(bytes);
+  return readCString(new DataView(field.buffer), 0, 16);
+}
+
+Deno.test("bytes that are not UTF-8 stay distinct and are shown as \\xHH, each counted as one byte", () => {
+  const names = [0xff, 0xfe, 0xfd].map((b) => commOf([0x64, b, 0x58]));
+  assert.equal(new Set(names).size, 3);
+  assert.deepEqual(names.map(printable), ["d\\xffX", "d\\xfeX", "d\\xfdX"]);
+  // A cut-short sequence and a stray continuation byte, around valid characters.
+  assert.equal(printable(commOf([0xc3, 0xbc, 0xe2, 0x80, 0x41, 0x80])), "ü\\xe2\\x80A\\x80");
+  // An encoded U+FFFD is a character, not a byte that was not UTF-8.
+  assert.equal(printable(commOf([0xef, 0xbf, 0xbd])), "\ufffd");
+  assert.equal(commColumn(commOf([0x61, 0xff, 0x62]), 2, "bytes"), "a\\xff");
+  assert.equal(commColumn(commOf([0x61, 0xff, 0x62]), 3, "characters"), "a\\xffb");
+});
+
+Deno.test("a label value escapes a backslash too, so an escape's text and its byte differ", () => {
+  assert.equal(commLabel(commOf([0x64, 0xff])), "d\\xff");
+  assert.equal(commLabel("d\\xff"), "d\\x5cxff");
+  assert.equal(commLabel("\x1b[2J\u202e"), "\\x1b[2J\\xe2\\x80\\xae");
 });

@@ -87,9 +87,26 @@ export function csvFormat<E>(columns: Column<E>[]): Format<E> {
   };
 }
 
+/**
+ * A string as JSON carries it: a byte of a name that is not UTF-8 (a lone
+ * surrogate, events/record.ts) as U+FFFD, as bcc shows it, so the output
+ * stays strict UTF-8 (JSON.stringify would write `\udcff`, which strict
+ * parsers refuse).
+ */
+function wellFormed(_key: string, value: unknown): unknown {
+  return typeof value === "string" ? value.toWellFormed() : value;
+}
+
 /** One JSON object per event and no header; `fields` gives the object, keys in order. */
 export function jsonFormat<E>(fields: (event: E) => Record<string, unknown>): Format<E> {
-  return { header: () => [], line: (event) => JSON.stringify(fields(event)) };
+  return {
+    header: () => [],
+    line: (event) => {
+      const line = JSON.stringify(fields(event));
+      // Only such a string is written with a "\udc" escape: most lines need no second pass.
+      return line.includes("\\udc") ? JSON.stringify(fields(event), wellFormed) : line;
+    },
+  };
 }
 
 /** The JSON fields of the process and both ends of a connection, in the order every tool uses. */
