@@ -205,6 +205,9 @@ Deno.test("scope flags: a path that is not a cgroup v2 directory, or not a pinne
     ],
   }).outputSync();
   assert.ok(make.success);
+  // A file of root's elsewhere: the kernel refuses it with "Permission denied".
+  const notBpffs = Deno.makeTempFileSync({ prefix: "tcptools-not-a-map-" });
+  using _file = { [Symbol.dispose]: () => Deno.removeSync(notBpffs) };
   await assertUsageErrors([
     [
       ["life", "--cgroup", "/tmp"],
@@ -217,6 +220,16 @@ Deno.test("scope flags: a path that is not a cgroup v2 directory, or not a pinne
     [
       ["accept", "--cgroupmap", "/nonexistent"],
       "tcptools accept: error: --cgroupmap: open pinned BPF map /nonexistent: No such file or directory",
+    ],
+    [
+      ["connect", "--cgroupmap", notBpffs],
+      `tcptools connect: error: --cgroupmap: ${notBpffs} is not a pinned BPF map: it is not on ` +
+      "a BPF file system (bpffs, /sys/fs/bpf)",
+    ],
+    [
+      ["life", "--mntnsmap", "/proc/self/exe"],
+      "tcptools life: error: --mntnsmap: /proc/self/exe is not a pinned BPF map: it is not on " +
+      "a BPF file system (bpffs, /sys/fs/bpf)",
     ],
     [
       ["life", "--mntnsmap", wrongKey],

@@ -22,8 +22,36 @@ export interface PinnedMap {
   [Symbol.dispose](): void;
 }
 
-/** Opens the map pinned at `path` (BpfError if there is none, or it is not a map). */
+/** The path is not on a BPF file system: nothing there can be a pinned map. */
+export class NotPinnedError extends Error {
+  constructor(path: string) {
+    super(`${path} is not a pinned BPF map: it is not on a BPF file system (bpffs, /sys/fs/bpf)`);
+    this.name = "NotPinnedError";
+  }
+}
+
+const BPF_FS_MAGIC = 0xcafe4a11; // include/uapi/linux/magic.h
+// struct statfs (x86-64): f_type is the first field, a long; 120 bytes in all.
+const STATFS_SIZE = 120;
+
+/**
+ * Whether `path` (a link followed, as the kernel's BPF_OBJ_GET does) is on a
+ * file system other than bpffs; false if it cannot be told (no such path:
+ * opening it then says so).
+ */
+function elsewhereThanBpffs(path: string): boolean {
+  const buffer = new BigInt64Array(STATFS_SIZE / 8);
+  if (libc().statfs(cString(path), new Uint8Array(buffer.buffer)) < 0) return false;
+  return Number(buffer[0]) !== BPF_FS_MAGIC;
+}
+
+/**
+ * Opens the map pinned at `path`: NotPinnedError for a path outside a BPF file
+ * system (where the kernel's "Permission denied" would mislead), BpfError if
+ * there is none, or it is not a map.
+ */
 export function openPinnedMap(path: string): PinnedMap {
+  if (elsewhereThanBpffs(path)) throw new NotPinnedError(path);
   const lib = libbpf();
   const fd = lib.bpf_obj_get(cString(path));
   if (fd < 0) throw new BpfError(`open pinned BPF map ${path}`, -fd);

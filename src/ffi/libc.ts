@@ -47,6 +47,8 @@ export const libcSymbols = {
   openat_create: { name: "openat", parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
   /** int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath); */
   renameat: { parameters: ["i32", "buffer", "i32", "buffer"], result: "i32" },
+  /** int statfs(const char *path, struct statfs *buf); */
+  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   /** int unlinkat(int dirfd, const char *pathname, int flags); */
   unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // The new mount API through syscall(2) (glibc has wrappers only from 2.36);

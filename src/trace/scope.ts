@@ -9,7 +9,7 @@
 import { BpfError } from "../bpf/errors.ts";
 import type { ProgramGlobals } from "../../gen/assets.ts";
 import type { BpfObject, ProgramName } from "../bpf/object.ts";
-import { openPinnedMap, type PinnedMap } from "../bpf/pinned_map.ts";
+import { NotPinnedError, openPinnedMap, type PinnedMap } from "../bpf/pinned_map.ts";
 import type { ScopeOptions } from "../cli/args.ts";
 import { UsageError } from "../cli/errors.ts";
 import { CommandCgroup, TracedCommand } from "./command.ts";
@@ -41,7 +41,7 @@ function openKeyMap(flag: string, path: string): PinnedMap {
   try {
     map = openPinnedMap(path);
   } catch (error) {
-    if (!(error instanceof BpfError)) throw error;
+    if (!(error instanceof BpfError || error instanceof NotPinnedError)) throw error;
     throw new UsageError(`${flag}: ${error.message}`);
   }
   if ((map.type !== BPF_MAP_TYPE_HASH && map.type !== BPF_MAP_TYPE_LRU_HASH) || map.keySize !== 8) {
