@@ -22,7 +22,11 @@ export interface DnsAddress {
 
 /** The question's name and the A/AAAA addresses of the answer section. */
 export interface DnsResponse {
-  /** In presentation form without the root's trailing dot; `\DDD` escapes as dnslib writes them. */
+  /**
+   * In presentation form without the root's trailing dot; `\DDD` escapes as
+   * dnslib writes them. The root itself is ".": bcc cuts dnslib's last
+   * character, the dot, and prints an empty QUERY, which reads as no name.
+   */
   name: string;
   addresses: DnsAddress[];
 }
@@ -103,7 +107,7 @@ export function parseDnsResponse(message: Uint8Array): DnsResponse | undefined {
     const aa = (flags >> 10) & 1;
     if (qr !== 1 || questions !== 1 || (answers === 0 && aa === 0)) return undefined;
     const question = r.name(HEADER);
-    name = question.labels.map(labelText).join(".");
+    name = question.labels.length === 0 ? "." : question.labels.map(labelText).join(".");
     pos = question.end + 4; // QTYPE, QCLASS
   } catch (error) {
     if (error instanceof Malformed) return undefined;

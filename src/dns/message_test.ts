@@ -115,3 +115,9 @@ Deno.test("label bytes outside printable ASCII, dots and backslashes are escaped
   const message = response(name, [A(1, 2, 3, 4)]);
   assert.equal(parseDnsResponse(message)?.name, "a\\.\\\\.\\000\\255");
 });
+
+Deno.test('a response for the root name gives the name ".", not an empty one', () => {
+  const parsed = parseDnsResponse(response([0], [A(10, 9, 9, 6)]));
+  assert.equal(parsed?.name, ".");
+  assert.deepEqual(parsed?.addresses, [{ ip: 4, bytes: new Uint8Array([10, 9, 9, 6]) }]);
+});
