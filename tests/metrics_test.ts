@@ -325,11 +325,15 @@ Deno.test("--textfile in a user's directory keeps going there when the user swap
     }, 30000);
     await asNobody(`mv '${home}/prom' '${home}/moved' && ln -s '${target}' '${home}/prom'`);
     const moved = join(home, "moved", "tcptools.prom");
-    const before = Deno.statSync(moved).ino;
-    // Ten intervals: every write in them goes to the directory first opened.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Ten intervals: every write in them goes to the directory first opened,
+    // each a new file (a freed inode number may come back: collect them all).
+    const inodes = new Set<number | null>();
+    for (const end = Date.now() + 1000; Date.now() < end;) {
+      inodes.add(Deno.statSync(moved).ino);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), []);
-    assert.notEqual(Deno.statSync(moved).ino, before, "the textfile is not rewritten any more");
+    assert.ok(inodes.size > 1, "the textfile is not rewritten any more");
   } finally {
     const { code, stderr } = await tracer.stop();
     assert.equal(code, 0, stderr);
@@ -466,6 +470,10 @@ Deno.test("metrics: no output, a bad --listen, --label or --interval is a usage 
       "tcptools metrics: error: argument --label-limit: invalid limit: '0'",
     ],
     [
+      ["metrics", "--listen", "9100", "--label-idle", "0"],
+      "tcptools metrics: error: argument --label-idle: invalid interval: '0'",
+    ],
+    [
       ["metrics", "--textfile", "/tmp/x.prom", "--interval", "0"],
       "tcptools metrics: error: argument --interval: invalid interval: '0'",
     ],
@@ -577,6 +585,27 @@ Deno.test("--label comm,cgroup counts connects, accepts, sessions and bytes per 
 });
 
 /**
+ * One refused connect from a process named by each of `comms` (bytes), made
+ * with `prefix`: bash names itself, then connects itself (/dev/tcp).
+ */
+async function refusedConnectsNamed(comms: number[][], prefix: string[]): Promise<void> {
+  const closed = closedPort("127.0.0.1");
+  for (const comm of comms) {
+    const bytes = comm.map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
+    const out = await new Deno.Command(prefix[0], {
+      args: [
+        ...prefix.slice(1),
+        "bash",
+        "-c",
+        `printf '${bytes}' >/proc/$$/comm; exec 3<>/dev/tcp/127.0.0.1/${closed}`,
+      ],
+      stderr: "null",
+    }).output();
+    assert.equal(out.code, 1); // refused
+  }
+}
+
+/**
  * Process names a user can give (raw bytes, as /proc/self/comm takes them): bytes
  * that are not UTF-8, controls a terminal acts on (ESC, CR, DEL, C1), a
  * bidirectional override, and a literal backslash escape.
@@ -599,21 +628,7 @@ Deno.test("--label comm gives each process name its own series, escaped, and Pro
   try {
     await using prometheus = new Prometheus(`127.0.0.1:${port}`);
     await prometheus.expect('up{job="tcptools"}', 1);
-    // bash connects itself (/dev/tcp) after naming itself: one refused connect per name.
-    const closed = closedPort("127.0.0.1");
-    for (const comm of RAW_COMMS) {
-      const bytes = comm.map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
-      const out = await new Deno.Command(cgroup.prefix[0], {
-        args: [
-          ...cgroup.prefix.slice(1),
-          "bash",
-          "-c",
-          `printf '${bytes}' >/proc/$$/comm; exec 3<>/dev/tcp/127.0.0.1/${closed}`,
-        ],
-        stderr: "null",
-      }).output();
-      assert.equal(out.code, 1); // refused
-    }
+    await refusedConnectsNamed(RAW_COMMS, cgroup.prefix);
     const refusedLines = (text: string) =>
       text.split("\n").filter((l) => l.startsWith('tcptools_connects_total{outcome="refused"'));
     const body = await (async () => {
@@ -661,6 +676,54 @@ Deno.test("--label comm gives each process name its own series, escaped, and Pro
     const { code, stderr } = await tracer.stop();
     assert.equal(code, 0, stderr);
     assert.equal(stderr, "");
+  }
+});
+
+Deno.test("--label-idle removes label sets that count nothing, so a new process gets its own after a flood", async () => {
+  using cgroup = ChildCgroup.create();
+  const port = closedPort("127.0.0.1");
+  const limit = 8;
+  const tracer = await startMetrics(
+    [
+      "--cgroup",
+      cgroup.path,
+      "--label",
+      "comm",
+      "--label-limit",
+      String(limit),
+      "--label-idle",
+      "1",
+    ],
+    port,
+  );
+  try {
+    // Each name takes two label sets (its connect, its session): 12 names overflow the 8.
+    const flood = Array.from({ length: 12 }, (_, i) => [...encoder.encode(`tt-flood-${i}`)]);
+    await refusedConnectsNamed(flood, cgroup.prefix);
+    const full = await scrapeUntil(
+      port,
+      "the flood counted",
+      (v) => total(v, "tcptools_sessions_closed_total") === flood.length,
+    );
+    const overflowed = total(full, "tcptools_label_sets_overflow_total");
+    assert.ok(overflowed > 0, "the flood did not fill the label sets");
+    // Idle for a second: the flood's sets go, and so do their series.
+    await scrapeUntil(
+      port,
+      "the flood's label sets removed",
+      (v) => [...v.keys()].every((series) => !series.includes('comm="tt-flood-')),
+    );
+    await refusedConnectsNamed([[...encoder.encode("tt-late")]], cgroup.prefix);
+    const after = await scrapeUntil(
+      port,
+      "the late process counted",
+      (v) => total(v, "tcptools_sessions_closed_total", { comm: "tt-late" }) === 1,
+    );
+    assert.equal(total(after, "tcptools_connects_total", { comm: "tt-late" }), 1);
+    assert.equal(total(after, "tcptools_label_sets_overflow_total"), overflowed);
+  } finally {
+    const { code } = await tracer.stop();
+    assert.equal(code, 0);
   }
 });
 

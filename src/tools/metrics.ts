@@ -16,6 +16,7 @@ import { CommandParser, ValueError } from "../cli/parser.ts";
 import { MetricsServer } from "../metrics/http_server.ts";
 import { type ListenAddress, listenAddress } from "../metrics/listen_address.ts";
 import { type LabelName, LABELS, TcpMetrics } from "../metrics/tcp_metrics.ts";
+import { IdleLabelSets } from "../metrics/idle_label_sets.ts";
 import { Textfile } from "../metrics/textfile.ts";
 import { exposition } from "../output/exposition.ts";
 import { loadAndAttach, NO_EVENTS_RING_BYTES } from "../trace/attach.ts";
@@ -31,10 +32,13 @@ export interface MetricsOptions extends ScopeOptions {
   interval: number;
   label: LabelName[] | undefined;
   label_limit: number;
+  label_idle: number;
 }
 
 /** The default cap on label sets (bpf/metrics.bpf.c's label_sets). */
 const DEFAULT_LABEL_LIMIT = 4096;
+/** The default time a label set may count nothing before it is removed (metrics/idle_label_sets.ts). */
+const DEFAULT_LABEL_IDLE_S = 300;
 
 /** Value type of --label: a comma-separated list of LABELS, each once. */
 function labelList(value: string): LabelName[] {
@@ -119,6 +123,14 @@ export const metrics = {
       help: `most label sets kept (default ${DEFAULT_LABEL_LIMIT}); the rest are counted in ` +
         'series labeled overflow="true"',
     });
+    parser.option(["--label-idle"], {
+      parse: interval,
+      metavar: "SECONDS",
+      default: DEFAULT_LABEL_IDLE_S,
+      help:
+        `remove a label set that counted nothing for SECONDS (default ${DEFAULT_LABEL_IDLE_S}), ` +
+        "making room for new ones",
+    });
   },
   run: runMetrics,
   parser: () => metricsParser(),
@@ -201,6 +213,7 @@ export async function runMetrics(argv: string[]): Promise<number> {
       `the ${options.label_limit} label sets are full (--label-limit)`,
   });
   const tcp = new TcpMetrics(object, labels);
+  const idle = new IdleLabelSets(object, options.label_idle * 1000);
   const render = (openMetrics: boolean) => exposition(tcp.read(reports.totals()), openMetrics);
   const write = () => {
     try {
@@ -221,6 +234,14 @@ export async function runMetrics(argv: string[]): Promise<number> {
   const server = options.listen ? listen(options.listen, render) : undefined;
   using _reports = reports.poll();
   const timers: ReturnType<typeof setInterval>[] = [];
+  const sweep = () => {
+    try {
+      idle.sweep();
+    } catch (error) {
+      Deno.stderr.writeSync(new TextEncoder().encode(`${tool}: ${(error as Error).message}\n`));
+    }
+  };
+  if (labels.length > 0) timers.push(setInterval(sweep, idle.periodMs));
   let written = false;
   try {
     if (textfile) {
