@@ -44,19 +44,23 @@ struct connect_event {
 
 _Static_assert(sizeof(struct connect_event) == 112, "connect_event layout changed");
 
-/* One DNS message a socket received from port 53 (connect -d): its first
- * DNS_PAYLOAD_MAX bytes, which user space parses. It shares the ring buffer
- * with connect_event; the two are told apart by their sizes. */
+/* One DNS response a socket received from port 53 (connect -d) for a query
+ * the same socket sent (same transaction id and question): its first
+ * DNS_PAYLOAD_MAX bytes, which user space parses, and who received it, for
+ * whose connects its names count. It shares the ring buffer with
+ * connect_event; the two are told apart by their sizes. */
 #define DNS_PAYLOAD_MAX 512
 
 struct connect_dns_answer {
 	__u64 ts_us;     /* bpf_ktime_get_ns() / 1000 as the socket received it */
+	__u32 netns;     /* the receiving socket's network namespace inode number */
+	__u32 uid;       /* the receiving socket's owner (sk_uid, the initial namespace's) */
 	__u16 length;    /* bytes of payload holding the message's start (at most 512) */
 	__u8 pad[6];
 	__u8 payload[DNS_PAYLOAD_MAX];
 };
 
-_Static_assert(sizeof(struct connect_dns_answer) == 528, "connect_dns_answer layout changed");
+_Static_assert(sizeof(struct connect_dns_answer) == 536, "connect_dns_answer layout changed");
 _Static_assert(sizeof(struct connect_dns_answer) != sizeof(struct connect_event),
 	       "the ring buffer's two record kinds are told apart by their sizes");
 

@@ -113,8 +113,14 @@ struct sock___cgroup_val {
 	struct sock_cgroup_data___val sk_cgrp_data;
 } __attribute__((preserve_access_index));
 
+/* A user id as the initial user namespace sees it. */
+typedef struct {
+	__u32 val;
+} __attribute__((preserve_access_index)) kuid_t;
+
 struct sock {
 	struct sock_common __sk_common;
+	kuid_t sk_uid; /* the socket's owner (the creator's fsuid) */
 	struct sock_cgroup_data sk_cgrp_data;
 	socket_lock_t sk_lock;
 	__u16 sk_protocol;

@@ -5,9 +5,12 @@
  * namespace's /etc/resolv.conf names, so a client that resolves a name
  * (getaddrinfo) gets the test's own answers.
  *
- *   dns_server.ts --names '{"www.tt.test":["10.9.9.4","fd00::4"]}'
+ *   dns_server.ts --names '{"www.tt.test":["10.9.9.4","fd00::4"]}' [--unsolicited]
  *
  * Prints {"port":53} once bound, then {"name":N,"type":T} per question.
+ * With --unsolicited it first sends, from port 53, its A and AAAA answers
+ * for every name to a socket of its own that asked nothing (what a forger
+ * does), and prints {"unsolicited":N} once that socket received all N.
  * Answers carry their owner name as a compression pointer to the question.
  *
  * @module
@@ -16,7 +19,11 @@ import dgram from "node:dgram";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { names: { type: "string" }, host: { type: "string", default: "127.0.0.1" } },
+  options: {
+    names: { type: "string" },
+    host: { type: "string", default: "127.0.0.1" },
+    unsolicited: { type: "boolean", default: false },
+  },
 });
 const names: Record<string, string[]> = JSON.parse(values.names!);
 
@@ -77,8 +84,37 @@ function answer(query: Uint8Array): Uint8Array {
   ]);
 }
 
+/** A recursive query for `name` of `type`, as a stub resolver sends it. */
+function query(name: string, type: number): Uint8Array {
+  const labels = name.split(".").flatMap((l) => [l.length, ...new TextEncoder().encode(l)]);
+  return new Uint8Array([0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, type, 0, 1]);
+}
+
+/** Sends the answers nobody asked for; resolves once they all arrived. */
+function sendUnsolicited(): Promise<number> {
+  const forged = Object.keys(names).flatMap((name) =>
+    [TYPE_A, TYPE_AAAA].map((t) => query(name, t))
+  );
+  const target = dgram.createSocket("udp4");
+  return new Promise((resolve) => {
+    let received = 0;
+    target.on("message", () => {
+      if (++received === forged.length) {
+        target.close();
+        resolve(received);
+      }
+    });
+    target.bind(0, values.host, () => {
+      for (const q of forged) socket.send(answer(q), target.address().port, values.host);
+    });
+  });
+}
+
 const socket = dgram.createSocket("udp4");
 socket.on("message", (query, from) => {
   socket.send(answer(new Uint8Array(query)), from.port, from.address);
 });
-socket.bind(53, values.host, () => console.log(JSON.stringify({ port: 53 })));
+socket.bind(53, values.host, async () => {
+  if (values.unsolicited) console.log(JSON.stringify({ unsolicited: await sendUnsolicited() }));
+  console.log(JSON.stringify({ port: 53 }));
+});

@@ -1,11 +1,12 @@
 /**
- * Decodes `struct connect_dns_answer` (bpf/connect.h): a DNS message a
- * socket received from port 53, for connect -d. It shares the ring buffer
+ * Decodes `struct connect_dns_answer` (bpf/connect.h): a DNS response a
+ * socket received from port 53 to a query it sent, for connect -d. It shares the ring buffer
  * with `struct connect_event`, from which its size tells it apart.
  *
  * @module
  */
 import { ConnectDnsAnswerRecordSize, decodeConnectDnsAnswerRecord } from "../../gen/connect.ts";
+import type { DnsScope } from "../dns/cache.ts";
 import { parseDnsResponse } from "../dns/message.ts";
 import { formatAddress } from "./address.ts";
 
@@ -14,6 +15,8 @@ export interface DnsAnswer {
   kind: "dns";
   /** Kernel monotonic time the socket received it, µs. */
   tsUs: number;
+  /** The receiving socket's network namespace and owner. */
+  scope: DnsScope;
   /** Undefined when the message is not a response bcc would use. */
   name?: string;
   addresses: string[];
@@ -34,6 +37,7 @@ export function decodeDnsAnswer(record: DataView): DnsAnswer {
   return {
     kind: "dns",
     tsUs: r.ts_us,
+    scope: { netns: r.netns, uid: r.uid },
     name: response?.name,
     addresses: response?.addresses.map((a) => formatAddress(a.bytes, a.ip)) ?? [],
   };

@@ -185,7 +185,7 @@ function withDnsAnswers(format: Format<ConnectEvent>, cache?: DnsCache): Format<
     line: (r) => {
       if (!("kind" in r)) return format.line(r);
       if (cache && r.name !== undefined) {
-        for (const address of r.addresses) cache.add(address, r.name, r.tsUs);
+        for (const address of r.addresses) cache.add(r.scope, address, r.name, r.tsUs);
       }
       return undefined;
     },
@@ -211,7 +211,7 @@ function output(options: ConnectOptions, clock: TimeColumns) {
     {
       header: "QUERY",
       lineOnly: cache === undefined,
-      value: (e) => cache?.query(e.daddr, e.startUs) ?? "",
+      value: (e) => cache?.query({ netns: e.identity.netns, uid: e.uid }, e.daddr, e.startUs) ?? "",
     },
   ];
   if (options.count) {
@@ -280,8 +280,9 @@ export const connect = defineTool({
   // connect_syn (sock_ops) reports or counts each connect as its SYN leaves.
   skipLoad: (options) => [
     ...(atAnswer(options) ? ["connect_syn"] : []),
-    // connect_dns (cgroup skb) copies DNS answers for -d's QUERY column.
-    ...(options.dns ? [] : ["connect_dns"]),
+    // connect_dns_query and connect_dns (cgroup skb) note the DNS queries
+    // sockets send and copy the answers to them, for -d's QUERY column.
+    ...(options.dns ? [] : ["connect_dns", "connect_dns_query"]),
   ],
   decode: decodeRecord,
   output,

@@ -106,7 +106,7 @@ export const connlat = defineTool({
   // It reports at the answer: connect_syn (sock_ops, the SYN leaving) is not
   // needed; nor is connect_dns (connect -d's DNS answers, records connlat
   // does not decode).
-  skipLoad: () => ["connect_syn", "connect_dns"],
+  skipLoad: () => ["connect_syn", "connect_dns", "connect_dns_query"],
   decode: decodeConnectEvent,
   output,
   histogram: {
