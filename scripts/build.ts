@@ -119,6 +119,26 @@ function libraryBytes(soname: string): Uint8Array {
   return library;
 }
 
+/**
+ * The command mode's launcher (src/trace/command_exec.c), static so that it
+ * runs on any host tcptools runs on and never loads a library as root.
+ */
+function buildCommandExec(): Uint8Array {
+  const output = join(genDir, "command_exec");
+  run(Deno.env.get("CC") ?? "gcc", [
+    "-static",
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-o",
+    output,
+    join(root, "src", "trace", "command_exec.c"),
+  ]);
+  run("strip", [output]);
+  return Deno.readFileSync(output);
+}
+
 const libraries = LIBRARIES.map((soname) =>
   `  ${JSON.stringify(soname)}: ${JSON.stringify(libraryBytes(soname).toBase64())},`
 );
@@ -134,6 +154,8 @@ Deno.writeTextFileSync(
     tools.map((tool) => `  ${tool}: ${pascal(tool)}Globals;\n`).join("") +
     `}\n\n` +
     `/** Shared libraries (base64), in load order. */\n` +
-    `export const libraries: Record<string, string> = {\n${libraries.join("\n")}\n};\n`,
+    `export const libraries: Record<string, string> = {\n${libraries.join("\n")}\n};\n\n` +
+    `/** The static executable that starts command mode's CMD (src/trace/command_exec.c), base64. */\n` +
+    `export const commandExec = ${JSON.stringify(buildCommandExec().toBase64())};\n`,
 );
 console.log(`built gen/assets.ts: ${programs.length} program(s), ${libraries.length} libraries`);

@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-packages="clang llvm bpftool bpftrace nginx curl debootstrap libbpf-dev libbpf1 libelf1 zlib1g gcc libc6-dev iproute2 util-linux libbpf-tools procps prometheus nftables"
+packages="clang llvm bpftool bpftrace nginx curl debootstrap libbpf-dev libbpf1 libelf1 zlib1g gcc libc6-dev sudo iproute2 util-linux libbpf-tools procps prometheus nftables"
 command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $packages >/dev/null

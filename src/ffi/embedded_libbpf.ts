@@ -11,29 +11,9 @@
  * @module
  */
 import { libraries } from "../../gen/assets.ts";
-import { cString, errno, errorText, libc } from "./libc.ts";
+import { ANONYMOUS_FILE_PLACES as PLACES } from "./anonymous_files.ts";
+import { errno, errorText, libc } from "./libc.ts";
 import { type Libbpf, libbpfSymbols, printCallbackDefinition } from "./libbpf.ts";
-
-const MFD_CLOEXEC = 0x1;
-const O_RDWR = 0x2;
-const O_CLOEXEC = 0x80000;
-const O_TMPFILE = 0x410000; // __O_TMPFILE | O_DIRECTORY
-
-/**
- * Where a library's bytes can go, in order of preference: each place makes
- * an open file that has no name, so nobody else can reach it between our
- * write and the loader's read. The temporary files are made in root's own
- * /dev/shm and /tmp, never $TMPDIR, whose owner (a user, under sudo -E) could
- * lead names there anywhere (symbolic links) or serve the bytes read back (a
- * FUSE mount). Each returns the fd, or -1 with errno set.
- */
-const PLACES: [string, (soname: string) => number][] = [
-  ["memory file", (soname) => libc().memfd_create(cString(soname), MFD_CLOEXEC)],
-  ...["/dev/shm", "/tmp"].map((dir): [string, (soname: string) => number] => [
-    `unnamed file in ${dir}`,
-    () => libc().open(cString(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, 0o700),
-  ]),
-];
 
 let opened: Deno.DynamicLibrary<typeof libbpfSymbols> | undefined;
 /** Dependencies stay open as long as libbpf does. */
@@ -49,7 +29,7 @@ export class LibraryLoadError extends Error {
 
 /**
  * Opens the embedded libraries in order, each from the first place (see
- * PLACES) where it can be written and then loaded. The files stay open until
+ * anonymous_files.ts) where it can be written and then loaded. The files stay open until
  * every library is loaded: the loader identifies a library by its path, so a
  * reused /proc/self/fd/N would be taken for the earlier one.
  */

@@ -1,9 +1,9 @@
 /**
  * The libc functions tcptools calls directly: anonymous memory and temporary
  * files for the embedded libraries, epoll and mmap for reading ring buffers,
- * clocks, errno, the signal mask and SIGXFSZ, files made relative to a directory
- * descriptor (--textfile), and the system calls that open a tracefs event or a
- * detached mount (x86-64 numbers, through syscall()).
+ * clocks, errno, the signal mask and SIGXFSZ, users and their groups, files made
+ * relative to a directory descriptor (--textfile), and the system calls that
+ * open a tracefs event or a detached mount (x86-64 numbers, through syscall()).
  *
  * @module
  */
@@ -92,6 +92,10 @@ export const libcSymbols = {
   signal: { parameters: ["i32", "pointer"], result: "pointer" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
+  /** struct passwd *getpwuid(uid_t uid); through the host's NSS, as sudo does. */
+  getpwuid: { parameters: ["u32"], result: "pointer" },
+  /** int getgrouplist(const char *user, gid_t group, gid_t *groups, int *ngroups); */
+  getgrouplist: { parameters: ["buffer", "u32", "buffer", "buffer"], result: "i32" },
   /** char *strerror(int errnum); */
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

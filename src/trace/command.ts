@@ -10,15 +10,10 @@
  */
 import { cgroupV2Root } from "../bpf/cgroup_root.ts";
 import { type CgroupDirectory, cgroupDirectory } from "../bpf/cgroup_dir.ts";
+import { commandExecPath } from "./command_exec.ts";
 import { EnvironmentError } from "./environment.ts";
+import { sudoUser, userEnvironment } from "./sudo_user.ts";
 import { onStopSignals, SIGNAL_NUMBERS, type StopSignal } from "./stop_signals.ts";
-
-/**
- * The command's first process moves itself into the cgroup, then execs the
- * rest: CMD is in the cgroup from its first instruction. (Deno cannot run
- * code between fork and exec, nor clone3 with CLONE_INTO_CGROUP.)
- */
-const ENTER_CGROUP = 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"';
 
 /** The cgroup of the command; removed when disposed. */
 export class CommandCgroup {
@@ -32,7 +27,14 @@ export class CommandCgroup {
     }
     const path = `${root.replace(/\/$/, "")}/tcptools-${Deno.pid}`;
     try {
-      Deno.mkdirSync(path);
+      try {
+        Deno.mkdirSync(path);
+      } catch (error) {
+        // Left by an earlier tcptools of the same pid: taken over if empty (rmdir fails if not).
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        Deno.removeSync(path);
+        Deno.mkdirSync(path);
+      }
     } catch (error) {
       throw new EnvironmentError(`cannot create the command's cgroup ${path}: ${error}`);
     }
@@ -42,38 +44,36 @@ export class CommandCgroup {
   /**
    * Removes the cgroup. Processes of the command still running (daemons) go
    * back to the cgroup tcptools runs in first: a cgroup with processes in
-   * it cannot be removed.
+   * it cannot be removed. One that exits meanwhile (ESRCH) is passed over,
+   * and one forked meanwhile is moved on the next round.
    */
   [Symbol.dispose](): void {
     const { path } = this.directory;
-    try {
-      const left = Deno.readTextFileSync(`${path}/cgroup.procs`).split("\n").filter((p) => p);
-      if (left.length > 0) {
-        const own = /^0::(.*)$/m.exec(Deno.readTextFileSync("/proc/self/cgroup"))?.[1] ?? "/";
-        const home = `${path.slice(0, path.lastIndexOf("/"))}${own === "/" ? "" : own}`;
-        for (const pid of left) Deno.writeTextFileSync(`${home}/cgroup.procs`, pid);
+    const own = /^0::(.*)$/m.exec(Deno.readTextFileSync("/proc/self/cgroup"))?.[1] ?? "/";
+    const home = `${path.slice(0, path.lastIndexOf("/"))}${own === "/" ? "" : own}`;
+    for (let round = 0; round < 100; round++) {
+      try {
+        Deno.removeSync(path);
+        return;
+      } catch { /* not empty yet */ }
+      let left: string[];
+      try {
+        left = Deno.readTextFileSync(`${path}/cgroup.procs`).split("\n").filter((p) => p);
+      } catch {
+        return; // gone
       }
-      Deno.removeSync(path);
-    } catch {
-      // Left behind (e.g. a process that forked meanwhile): an empty cgroup is harmless.
+      for (const pid of left) {
+        try {
+          Deno.writeTextFileSync(`${home}/cgroup.procs`, pid);
+        } catch { /* exited meanwhile */ }
+      }
     }
   }
 }
 
-/** The user that ran sudo, if tcptools runs as root under sudo. */
-function invokingUser(
-  environment: Record<string, string>,
-): { uid: string; gid: string; name?: string } | undefined {
-  const uid = environment.SUDO_UID;
-  const gid = environment.SUDO_GID;
-  if (Deno.uid() !== 0 || !uid || !gid || !/^\d+$/.test(uid) || !/^\d+$/.test(gid)) return;
-  if (uid === "0") return;
-  return { uid, gid, name: environment.SUDO_USER };
-}
-
 /**
  * The command: started once tracing is attached, in its cgroup, as the user
- * that ran sudo if any (setpriv, with that user's groups). From creation to
+ * that ran sudo if any (through command_exec.c). From creation to
  * disposal, INT, TERM and HUP to tcptools go to the command; one that comes
  * before the command started ends the run instead, and it never starts.
  */
@@ -82,7 +82,24 @@ export class TracedCommand implements Disposable {
   #signalled: StopSignal | undefined;
   readonly #signals: Disposable;
 
-  constructor(readonly argv: string[], readonly cgroup: CommandCgroup) {
+  readonly cgroup: CommandCgroup;
+  readonly #launcher: string;
+  readonly #args: string[];
+  readonly #environment: Record<string, string>;
+
+  /**
+   * Checks who CMD is to run as and writes the launcher before anything is
+   * traced (a bad SUDO_UID is one line, with nothing attached), then creates
+   * the cgroup.
+   */
+  constructor(readonly argv: string[]) {
+    const start = startEnvironment();
+    const user = sudoUser(start);
+    this.#environment = user ? userEnvironment(start, user) : start;
+    this.#launcher = commandExecPath();
+    const drop = user ? [user.uid, user.gid, user.groups.join(",")] : ["-", "-", "-"];
+    this.cgroup = CommandCgroup.create();
+    this.#args = [this.cgroup.directory.path, ...drop.map(String), "--", ...argv];
     this.#signals = onStopSignals((signal) => this.#pass(signal));
   }
 
@@ -99,18 +116,11 @@ export class TracedCommand implements Disposable {
   /** Starts it; resolves to its exit status (128+N when killed by signal N). */
   async run(): Promise<number> {
     if (this.#signalled) return 128 + SIGNAL_NUMBERS[this.#signalled];
-    const start = startEnvironment();
-    const user = invokingUser(start);
-    const asUser = user
-      ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--"]
-      : [];
     try {
-      // An absolute path: the runtime's environment has no PATH (launcher.c); the
-      // command's has the one tcptools was started with.
-      this.#child = new Deno.Command("/bin/sh", {
-        args: ["-c", ENTER_CGROUP, "sh", this.cgroup.directory.path, ...asUser, ...this.argv],
+      this.#child = new Deno.Command(this.#launcher, {
+        args: this.#args,
         clearEnv: true,
-        env: { ...start, ...(user ? userEnvironment(user) : {}) },
+        env: this.#environment,
         stdin: "inherit",
         stdout: "inherit",
         stderr: "inherit",
@@ -142,13 +152,4 @@ function startEnvironment(): Record<string, string> {
     if (eq > 0) environment[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
   return environment;
-}
-
-/** USER, LOGNAME and HOME of the sudo user (sudo may have set HOME to root's). */
-function userEnvironment({ uid, name }: { uid: string; name?: string }): Record<string, string> {
-  if (!name) return {};
-  const home = Deno.readTextFileSync("/etc/passwd").split("\n")
-    .map((line) => line.split(":"))
-    .find((fields) => fields[0] === name && fields[2] === uid)?.[5];
-  return { USER: name, LOGNAME: name, ...(home ? { HOME: home } : {}) };
 }

@@ -12,7 +12,7 @@ import type { BpfObject, ProgramName } from "../bpf/object.ts";
 import { NotPinnedError, openPinnedMap, type PinnedMap } from "../bpf/pinned_map.ts";
 import type { ScopeOptions } from "../cli/args.ts";
 import { UsageError } from "../cli/errors.ts";
-import { CommandCgroup, TracedCommand } from "./command.ts";
+import { TracedCommand } from "./command.ts";
 
 // enum bpf_map_type: the kinds of map bcc's --cgroupmap and --mntnsmap are.
 const BPF_MAP_TYPE_HASH = 1;
@@ -87,9 +87,7 @@ export class Scope {
     try {
       if (options.cgroupmap) maps.cgroupmap = openKeyMap("--cgroupmap", options.cgroupmap);
       if (options.mntnsmap) maps.mntnsmap = openKeyMap("--mntnsmap", options.mntnsmap);
-      const command = options.command
-        ? new TracedCommand(options.command, CommandCgroup.create())
-        : undefined;
+      const command = options.command ? new TracedCommand(options.command) : undefined;
       return new Scope(options, maps, command);
     } catch (error) {
       for (const map of Object.values(maps)) map[Symbol.dispose]();
