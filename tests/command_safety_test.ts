@@ -1,0 +1,157 @@
+/**
+ * Command mode against a hostile user (issue 18): CMD, run as the sudo
+ * user, gets nothing of root's: no helper found through the user's PATH, no
+ * odd SUDO_* value taken for root, no descriptor but its stdio, none of
+ * root's environment, no way into root's terminal, and nothing left running
+ * untraced when tcptools is killed.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { tcptools } from "./harness.ts";
+
+const decoder = new TextDecoder();
+const NOBODY = Deno.readTextFileSync("/etc/passwd").split("\n").find((l) =>
+  l.startsWith("nobody:")
+)!
+  .split(":");
+const AS_NOBODY = { SUDO_UID: NOBODY[2], SUDO_GID: NOBODY[3], SUDO_USER: "nobody" };
+
+/** Runs `tcptools life -- CMD...` with `env` added (or only, if `clearEnv`), stdin null. */
+async function life(
+  command: string[],
+  env: Record<string, string>,
+  clearEnv = false,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, args] = tcptools(["life", "--", ...command]);
+  const out = await new Deno.Command(cmd, {
+    args,
+    env: clearEnv ? { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env } : env,
+    clearEnv,
+    stdin: "null",
+    signal: AbortSignal.timeout(30000),
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** A temporary directory the unprivileged user can write in. */
+function sharedDir(): string {
+  const dir = Deno.makeTempDirSync({ prefix: "tcptools-safety-" });
+  Deno.chmodSync(dir, 0o1777);
+  return dir;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("command mode never runs a helper found through the user's PATH", async () => {
+  const dir = sharedDir();
+  try {
+    // What a user would put first in PATH (sudo keeps it without secure_path).
+    for (const name of ["setpriv", "sh", "env", "su", "runuser"]) {
+      Deno.writeTextFileSync(join(dir, name), `#!/bin/sh\nid -u > ${dir}/ran-${name}\n`, {
+        mode: 0o755,
+      });
+    }
+    const out = await life(["/usr/bin/id", "-u"], {
+      ...AS_NOBODY,
+      PATH: `${dir}:/usr/sbin:/usr/bin:/sbin:/bin`,
+    }, true);
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(out.stdout.split("\n").slice(1), [NOBODY[2], ""]);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("ran-")),
+      [],
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("command mode refuses odd SUDO_UID and SUDO_GID values in one line, status 1", async () => {
+  const dir = sharedDir();
+  try {
+    const cases: Record<string, string>[] = [
+      { SUDO_UID: NOBODY[2], SUDO_GID: "0" },
+      { SUDO_UID: NOBODY[2], SUDO_GID: "4294967295" },
+      { SUDO_UID: "4294967296", SUDO_GID: NOBODY[3] },
+      { SUDO_UID: "00", SUDO_GID: NOBODY[3] },
+      { SUDO_UID: "-1", SUDO_GID: NOBODY[3] },
+      { SUDO_UID: "+1501", SUDO_GID: NOBODY[3] },
+      { SUDO_UID: ` ${NOBODY[2]}`, SUDO_GID: NOBODY[3] },
+      { SUDO_UID: NOBODY[2], SUDO_GID: "" },
+      { SUDO_UID: NOBODY[2] },
+      { SUDO_UID: "4242421", SUDO_GID: "4242421" }, // no such user
+    ];
+    for (const env of cases) {
+      const marker = join(dir, "ran");
+      const out = await life(["/bin/sh", "-c", `id -u > ${marker}`], env);
+      const what = JSON.stringify(env);
+      if (exists(marker)) {
+        assert.fail(`${what}: the command ran, as ${Deno.readTextFileSync(marker)}`);
+      }
+      assert.equal(out.code, 1, `${what}: ${out.stderr}`);
+      assert.match(out.stderr, /^tcptools[^\n]*SUDO_[UG]ID[^\n]*\n$/, what);
+      assert.equal(out.stdout, "", what);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("command mode takes the user's name and HOME from SUDO_UID, not from SUDO_USER", async () => {
+  const out = await life(["/bin/sh", "-c", 'id -u; id -g; echo "$USER:$LOGNAME:$HOME"'], {
+    ...AS_NOBODY,
+    SUDO_USER: "root",
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(out.stdout.split("\n").slice(1), [
+    NOBODY[2],
+    NOBODY[3],
+    `nobody:nobody:${NOBODY[5]}`,
+    "",
+  ]);
+});
+
+Deno.test("the sudo user's command has no descriptor but 0, 1, 2 and none of root's environment", async () => {
+  // ls runs as a child: it lists the shell's descriptors, not its own.
+  const out = await life(["/bin/sh", "-c", "ls /proc/$$/fd; echo --; env"], {
+    ...AS_NOBODY,
+    HOME: "/root",
+    TCPTOOLS_ROOT_SECRET: "s3cret",
+    LD_LIBRARY_PATH: "/root/lib",
+    TERM: "xterm-test",
+    LANG: "C.UTF-8",
+  });
+  assert.equal(out.code, 0, out.stderr);
+  const [fds, env] = out.stdout.split("\n").slice(1).join("\n").split("--\n");
+  assert.deepEqual(fds.split("\n").filter((l) => l), ["0", "1", "2"]);
+  const variables = Object.fromEntries(
+    env.split("\n").filter((l) => l.includes("=")).map((
+      l,
+    ) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  assert.equal(variables.TCPTOOLS_ROOT_SECRET, undefined);
+  assert.equal(variables.LD_LIBRARY_PATH, undefined);
+  assert.equal(variables.HOME, NOBODY[5]);
+  assert.equal(variables.USER, "nobody");
+  assert.equal(variables.SHELL, NOBODY[6]);
+  assert.equal(variables.TERM, "xterm-test");
+  assert.equal(variables.LANG, "C.UTF-8");
+  assert.ok(
+    !Object.keys(variables).some((name) =>
+      name.startsWith("TCPTOOLS_") || name.startsWith("SUDO_")
+    ),
+  );
+});
+
+Deno.test("root's own command (no sudo) also gets no descriptor but 0, 1, 2", async () => {
+  const out = await life(["/bin/sh", "-c", "ls /proc/$$/fd"], {});
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(out.stdout.split("\n").slice(1), ["0", "1", "2", ""]);
+});
