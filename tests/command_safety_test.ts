@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { tcptools } from "./harness.ts";
+import { compileC, tcptools, until } from "./harness.ts";
 
 const decoder = new TextDecoder();
 const NOBODY = Deno.readTextFileSync("/etc/passwd").split("\n").find((l) =>
@@ -154,4 +154,85 @@ Deno.test("root's own command (no sudo) also gets no descriptor but 0, 1, 2", as
   const out = await life(["/bin/sh", "-c", "ls /proc/$$/fd"], {});
   assert.equal(out.code, 0, out.stderr);
   assert.deepEqual(out.stdout.split("\n").slice(1), ["0", "1", "2", ""]);
+});
+
+/** The text a process writes, collected as it comes, to wait for. */
+class Collected {
+  text = "";
+  readonly done: Promise<void>;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = (async () => {
+      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true });
+    })();
+  }
+  async waitFor(what: string, timeoutMs = 20000): Promise<void> {
+    try {
+      await until(JSON.stringify(what), () => this.text.includes(what), timeoutMs);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; got ${JSON.stringify(this.text)}`);
+    }
+  }
+}
+
+Deno.test("the sudo user's command can neither inject into nor read root's terminal, and its terminal is relayed", async () => {
+  const dir = sharedDir();
+  const attacker = compileC("c/tty_attacker.c", "tty_attacker");
+  Deno.chmodSync(join(attacker, ".."), 0o755);
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const traced = tcptools([
+    "life",
+    "--",
+    "/bin/sh",
+    "-c",
+    '"$0" "$1"; echo cmd-ready; read -r x; echo "cmd-got:$x"',
+    attacker,
+    dir,
+  ]).flat().map(quote).join(" ");
+  // Root's shell on a terminal: runs tcptools, then (once the command's leftover acts) each
+  // line it is given, as a shell would, until "end".
+  const shell =
+    `${traced}; echo "tcptools-status:$?"; touch ${dir}/go; sleep 0.5; echo outer-ready; ` +
+    `while IFS= read -r line && [ "$line" != end ]; do sh -c "$line"; done; echo outer-end`;
+  const script = new Deno.Command("script", {
+    args: ["--quiet", "--flush", "--command", shell, "/dev/null"],
+    env: AS_NOBODY,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = new Collected(script.stdout);
+  const errors = new Collected(script.stderr);
+  const keyboard = script.stdin.getWriter();
+  const type = (text: string) => keyboard.write(new TextEncoder().encode(text));
+  try {
+    await output.waitFor("cmd-ready");
+    await type("hello\n");
+    await output.waitFor("cmd-got:hello");
+    await output.waitFor("tcptools-status:0");
+    await output.waitFor("outer-ready");
+    await type("echo typed-by-$((6*7))\n");
+    await until("the attacker", () => exists(join(dir, "done")), 20000);
+    await type("end\n");
+    await output.waitFor("outer-end");
+    const read = (name: string) =>
+      exists(join(dir, name)) ? Deno.readTextFileSync(join(dir, name)) : "";
+    assert.equal(read("stolen"), "", "the command's leftover read root's keystrokes");
+    assert.equal(
+      exists(join(dir, "PWNED")),
+      false,
+      `root's shell ran what was injected: ${read("sti")}`,
+    );
+    assert.doesNotMatch(read("sti"), /injected/);
+    assert.match(output.text, /typed-by-42\r\n/, "root's shell got its own input");
+  } finally {
+    try {
+      script.kill("SIGKILL");
+    } catch { /* ended */ }
+    await keyboard.close().catch(() => {});
+    await script.status;
+    await output.done;
+    await errors.done;
+    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(join(attacker, ".."), { recursive: true });
+  }
 });

@@ -197,16 +197,18 @@ int main(int argc, char **argv)
 		if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
 		    !(slave = ptsname(master)))
 			die(1, "cannot open a pseudo-terminal: %s", strerror(errno));
-		/* The pty starts as the terminal is (modes, size); CMD's own changes stay on it. */
+		/*
+		 * Held open here until we exit, so that the master does not hang up
+		 * before CMD has opened its end. The pty starts as the terminal is
+		 * (modes, size); CMD's own changes stay on it.
+		 */
+		int held = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (held < 0)
+			die(1, "cannot open the pseudo-terminal %s: %s", slave, strerror(errno));
 		struct termios modes;
 		struct winsize size;
-		if (tcgetattr(outer, &modes) == 0) {
-			int s = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
-			if (s >= 0) {
-				tcsetattr(s, TCSANOW, &modes);
-				close(s);
-			}
-		}
+		if (tcgetattr(outer, &modes) == 0)
+			tcsetattr(held, TCSANOW, &modes);
 		if (ioctl(outer, TIOCGWINSZ, &size) == 0)
 			ioctl(master, TIOCSWINSZ, &size);
 	}
