@@ -236,3 +236,120 @@ Deno.test("the sudo user's command can neither inject into nor read root's termi
     Deno.removeSync(join(attacker, ".."), { recursive: true });
   }
 });
+
+/** Where the cgroup v2 hierarchy is mounted. */
+function cgroup2Root(): string {
+  const line = Deno.readTextFileSync("/proc/mounts").split("\n").find((l) =>
+    l.split(" ")[2] === "cgroup2"
+  );
+  return line!.split(" ")[1];
+}
+
+/** The command's cgroup directory, from one of its processes. */
+function cgroupOf(pid: number): string {
+  const path = /^0::(.*)$/m.exec(Deno.readTextFileSync(`/proc/${pid}/cgroup`))![1];
+  return `${cgroup2Root()}${path}`;
+}
+
+/** Kills what a test left (by pid) and removes a cgroup it left. */
+function cleanUp(pids: number[], cgroup: string | undefined): void {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+  if (cgroup === undefined || !exists(cgroup)) return;
+  try {
+    Deno.writeTextFileSync(`${cgroup}/cgroup.kill`, "1");
+  } catch { /* gone */ }
+  for (let i = 0; i < 100; i++) {
+    try {
+      Deno.removeSync(cgroup);
+      return;
+    } catch { /* not empty yet */ }
+  }
+}
+
+Deno.test("a tcptools killed by SIGKILL leaves neither its command running untraced nor its cgroup", async () => {
+  const dir = sharedDir();
+  const [cmd, args] = tcptools([
+    "life",
+    "--",
+    "/bin/sh",
+    "-c",
+    'setsid sleep 60 & echo $! > "$0/daemon.pid"; echo $$ > "$0/cmd.pid"; sleep 60',
+    dir,
+  ]);
+  const child = new Deno.Command(cmd, {
+    args,
+    env: AS_NOBODY,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  })
+    .spawn();
+  let pids: number[] = [];
+  let cgroup: string | undefined;
+  try {
+    await until(
+      "the command",
+      () => exists(join(dir, "daemon.pid")) && exists(join(dir, "cmd.pid")),
+      20000,
+    );
+    pids = ["cmd", "daemon"].map((who) => Number(Deno.readTextFileSync(join(dir, `${who}.pid`))));
+    await until("pids", () => pids.every((pid) => pid > 0));
+    cgroup = cgroupOf(pids[0]);
+    assert.match(cgroup, /\/tcptools-\d+$/);
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stderr.cancel();
+    const alive = () => pids.filter((pid) => exists(`/proc/${pid}`));
+    try {
+      await until("the command and its daemon to end", () => alive().length === 0, 5000);
+    } catch {
+      assert.fail(`still running untraced after tcptools was killed: ${alive().join(", ")}`);
+    }
+    await until("the cgroup to be removed", () => !exists(cgroup!), 5000);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+    cleanUp(pids, cgroup);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a daemon that keeps forking does not keep the command's cgroup from being removed", async () => {
+  const dir = sharedDir();
+  const [cmd, args] = tcptools([
+    "life",
+    "--",
+    "/bin/sh",
+    "-c",
+    // A daemon that starts a short-lived child every few milliseconds, for 20 s at most.
+    "setsid sh -c 'i=0; while [ $i -lt 4000 ]; do i=$((i+1)); true & sleep 0.005; done' < /dev/null > /dev/null 2>&1 & " +
+    'echo $! > "$0/daemon.pid"; cat /proc/self/cgroup > "$0/cgroup"; sleep 0.5',
+    dir,
+  ]);
+  const out = await new Deno.Command(cmd, {
+    args,
+    env: AS_NOBODY,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30000),
+  }).output();
+  const daemon = Number(Deno.readTextFileSync(join(dir, "daemon.pid")));
+  const cgroup = `${cgroup2Root()}${
+    /^0::(.*)$/m.exec(Deno.readTextFileSync(join(dir, "cgroup")))![1]
+  }`;
+  try {
+    assert.equal(out.code, 0, decoder.decode(out.stderr));
+    assert.equal(exists(cgroup), false, `${cgroup} is left`);
+    assert.ok(exists(`/proc/${daemon}`), "the daemon still runs");
+    assert.doesNotMatch(Deno.readTextFileSync(`/proc/${daemon}/cgroup`), /tcptools-/);
+  } finally {
+    cleanUp([daemon], cgroup);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

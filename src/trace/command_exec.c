@@ -16,8 +16,9 @@
  * terminal, CMD gets a pseudo-terminal of its own in their place, relayed
  * here (as sudo's use_pty does): nothing CMD leaves behind can push input
  * into (TIOCSTI) or read from the terminal of the root who ran tcptools.
- * INT, TERM and HUP from tcptools go to CMD. If tcptools dies, CMD's whole
- * cgroup is killed (nothing runs on untraced) and removed. Exits with CMD's
+ * INT, TERM and HUP from tcptools go to CMD. If tcptools dies (SIGKILL),
+ * CMD's whole cgroup is killed (cgroup.kill: nothing it started runs on
+ * untraced) and removed. Exits with CMD's
  * status, 128+N if signal N killed it.
  */
 #define _GNU_SOURCE
@@ -77,14 +78,39 @@ static unsigned parse_id(const char *text)
 	return (unsigned)v;
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
+/* Returns 0, or -1 with errno set. */
+static int write_file(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		die(1, "cannot write %s: %s", path, strerror(errno));
+	if (fd < 0)
+		return -1;
+	int ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	int e = errno;
 	close(fd);
+	errno = e;
+	return ok ? 0 : -1;
+}
+
+/* Before Linux 5.14 (no cgroup.kill): each process listed, until none is. */
+static void kill_each(void)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/cgroup.procs", cgroup_dir);
+	for (int round = 0; round < 100; round++) {
+		FILE *procs = fopen(path, "re");
+		if (!procs)
+			return;
+		int pid, any = 0;
+		while (fscanf(procs, "%d", &pid) == 1) {
+			kill(pid, SIGKILL);
+			any = 1;
+		}
+		fclose(procs);
+		if (!any)
+			return;
+	}
 }
 
 /* In the child, as root: cgroup, session, terminal; then the drop, then CMD. */
@@ -93,7 +119,8 @@ static void start_command(char **argv, const char *uid_text, const char *gid_tex
 {
 	char pid[24];
 	snprintf(pid, sizeof pid, "%d", getpid());
-	write_file(cgroup_dir, "cgroup.procs", pid);
+	if (write_file(cgroup_dir, "cgroup.procs", pid) < 0)
+		die(1, "cannot enter the cgroup %s: %s", cgroup_dir, strerror(errno));
 	if (setsid() < 0)
 		die(1, "setsid: %s", strerror(errno));
 	if (slave) {
@@ -165,7 +192,8 @@ static int write_all(int fd, const char *buf, ssize_t n)
 static void kill_cgroup(pid_t child)
 {
 	restore_terminal();
-	write_file(cgroup_dir, "cgroup.kill", "1");
+	if (write_file(cgroup_dir, "cgroup.kill", "1") < 0)
+		kill_each();
 	waitpid(child, NULL, 0);
 	for (int i = 0; i < 500 && rmdir(cgroup_dir) < 0 && errno == EBUSY; i++)
 		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
@@ -179,7 +207,12 @@ int main(int argc, char **argv)
 	cgroup_dir = argv[1];
 	pid_t tcptools = getppid();
 	prctl(PR_SET_DUMPABLE, 0);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/*
+	 * Sent when the thread of tcptools that started us exits: a signal
+	 * tcptools never passes on, checked against getppid() (the thread may
+	 * exit without the process).
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGUSR1);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	default_signals();
 
@@ -215,15 +248,17 @@ int main(int argc, char **argv)
 
 	sigset_t handled;
 	sigemptyset(&handled);
-	int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD};
+	int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD, SIGUSR1};
 	for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
 		sigaddset(&handled, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &handled, NULL);
 	int signals = signalfd(-1, &handled, SFD_CLOEXEC);
 	if (signals < 0)
 		die(1, "signalfd: %s", strerror(errno));
-	if (getppid() != tcptools)
+	if (getppid() != tcptools) {
+		rmdir(cgroup_dir);
 		_exit(128 + SIGKILL);
+	}
 
 	pid_t child = fork();
 	if (child < 0)
@@ -262,7 +297,9 @@ int main(int argc, char **argv)
 				int sig = (int)info.ssi_signo;
 				if (getppid() != tcptools)
 					kill_cgroup(child);
-				if (sig == SIGWINCH && outer >= 0) {
+				if (sig == SIGUSR1) {
+					/* a thread of tcptools ended, not tcptools */
+				} else if (sig == SIGWINCH && outer >= 0) {
 					struct winsize size;
 					if (ioctl(outer, TIOCGWINSZ, &size) == 0)
 						ioctl(master, TIOCSWINSZ, &size);
