@@ -33,6 +33,9 @@ async function life(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/** A word for sh -c. */
+const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
 /** A temporary directory the unprivileged user can write in. */
 function sharedDir(): string {
   const dir = Deno.makeTempDirSync({ prefix: "tcptools-safety-" });
@@ -178,7 +181,6 @@ Deno.test("the sudo user's command can neither inject into nor read root's termi
   const dir = sharedDir();
   const attacker = compileC("c/tty_attacker.c", "tty_attacker");
   Deno.chmodSync(join(attacker, ".."), 0o755);
-  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
   const traced = tcptools([
     "life",
     "--",
@@ -252,7 +254,7 @@ function cgroupOf(pid: number): string {
 }
 
 /** Kills what a test left (by pid) and removes a cgroup it left. */
-function cleanUp(pids: number[], cgroup: string | undefined): void {
+async function cleanUp(pids: number[], cgroup: string | undefined): Promise<void> {
   for (const pid of pids) {
     try {
       Deno.kill(pid, "SIGKILL");
@@ -267,6 +269,7 @@ function cleanUp(pids: number[], cgroup: string | undefined): void {
       Deno.removeSync(cgroup);
       return;
     } catch { /* not empty yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -314,7 +317,7 @@ Deno.test("a tcptools killed by SIGKILL leaves neither its command running untra
     try {
       child.kill("SIGKILL");
     } catch { /* ended */ }
-    cleanUp(pids, cgroup);
+    await cleanUp(pids, cgroup);
     Deno.removeSync(dir, { recursive: true });
   }
 });
@@ -349,7 +352,28 @@ Deno.test("a daemon that keeps forking does not keep the command's cgroup from b
     assert.ok(exists(`/proc/${daemon}`), "the daemon still runs");
     assert.doesNotMatch(Deno.readTextFileSync(`/proc/${daemon}/cgroup`), /tcptools-/);
   } finally {
-    cleanUp([daemon], cgroup);
+    await cleanUp([daemon], cgroup);
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("the command gets every signal at its default, whatever tcptools was started ignoring", async () => {
+  const traced = tcptools([
+    "life",
+    "--",
+    "/bin/sh",
+    "-c",
+    "grep -E '^Sig(Ign|Blk)' /proc/$$/status",
+  ]);
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `trap '' XFSZ PIPE; exec ${traced.flat().map(quote).join(" ")}`],
+    stdin: "null",
+    signal: AbortSignal.timeout(30000),
+  }).output();
+  assert.equal(out.code, 0, decoder.decode(out.stderr));
+  assert.deepEqual(decoder.decode(out.stdout).split("\n").slice(1), [
+    "SigBlk:\t0000000000000000",
+    "SigIgn:\t0000000000000000",
+    "",
+  ]);
 });

@@ -163,12 +163,22 @@ static void start_command(char **argv, const char *uid_text, const char *gid_tex
 	die(errno == ENOENT ? 127 : 126, "cannot run %s: %s", argv[0], strerror(errno));
 }
 
-/* Every signal at its default, none blocked: what tcptools ignores, CMD must not. */
+/*
+ * Every signal at its default, none blocked: what tcptools ignores, CMD must
+ * not. Through the system call, since glibc's sigaction refuses the two
+ * real-time signals it keeps for itself (32, 33), which the runtime ignores.
+ */
 static void default_signals(void)
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long mask;
+	} dfl = {.handler = SIG_DFL};
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
