@@ -358,13 +358,8 @@ Deno.test("a daemon that keeps forking does not keep the command's cgroup from b
 });
 
 Deno.test("the command gets every signal at its default, whatever tcptools was started ignoring", async () => {
-  const traced = tcptools([
-    "life",
-    "--",
-    "/bin/sh",
-    "-c",
-    "grep -E '^Sig(Ign|Blk)' /proc/$$/status",
-  ]);
+  // Its own status, read by CMD itself (a shell's mask is full while it forks a child).
+  const traced = tcptools(["life", "--", "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]);
   const out = await new Deno.Command("/bin/sh", {
     args: ["-c", `trap '' XFSZ PIPE; exec ${traced.flat().map(quote).join(" ")}`],
     stdin: "null",
@@ -376,4 +371,41 @@ Deno.test("the command gets every signal at its default, whatever tcptools was s
     "SigIgn:\t0000000000000000",
     "",
   ]);
+});
+
+Deno.test("under a real sudo, a sudoers rule for tcptools alone gives the user no root helper from their PATH", async () => {
+  const dir = sharedDir();
+  try {
+    for (const name of ["setpriv", "sh", "env", "id"]) {
+      Deno.writeTextFileSync(join(dir, name), `#!/bin/sh\n/usr/bin/id -u > ${dir}/ran-${name}\n`, {
+        mode: 0o755,
+      });
+    }
+    // sudoers as many hosts have it (no secure_path: sudo keeps the user's PATH), seen only in
+    // a mount namespace of this test's own.
+    const sudoers = join(dir, "sudoers");
+    const [cmd, args] = tcptools(["life", "--", "/bin/sh", "-c", '/usr/bin/id -u; echo "$HOME"']);
+    Deno.writeTextFileSync(
+      sudoers,
+      `Defaults env_reset\nDefaults !secure_path\nnobody ALL=(root) NOPASSWD: ${cmd}\n`,
+      { mode: 0o440 },
+    );
+    const user = `setpriv --reuid=${NOBODY[2]} --regid=${NOBODY[3]} --clear-groups ` +
+      `/usr/bin/env PATH=${dir}:/usr/bin:/bin sudo -n ${[cmd, ...args].map(quote).join(" ")}`;
+    const out = await new Deno.Command("unshare", {
+      args: ["-m", "/bin/sh", "-c", `mount --bind ${sudoers} /etc/sudoers && ${user}`],
+      stdin: "null",
+      signal: AbortSignal.timeout(30000),
+    }).output();
+    assert.equal(out.code, 0, decoder.decode(out.stderr));
+    assert.deepEqual(decoder.decode(out.stdout).split("\n").slice(1), [NOBODY[2], NOBODY[5], ""]);
+    const ran = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("ran-"));
+    assert.deepEqual(
+      ran,
+      [],
+      `ran as ${ran.map((n) => Deno.readTextFileSync(join(dir, n)).trim())}`,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -281,6 +281,8 @@ int main(int argc, char **argv)
 	if (outer >= 0 && tcgetattr(outer, &tty_saved) == 0) {
 		struct termios raw = tty_saved;
 		cfmakeraw(&raw);
+		/* tcptools writes its own lines there meanwhile: NL still ends a line. */
+		raw.c_oflag = tty_saved.c_oflag;
 		if (tcsetattr(outer, TCSAFLUSH, &raw) == 0)
 			tty_fd = outer;
 	}
