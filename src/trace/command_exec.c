@@ -250,8 +250,14 @@ int main(int argc, char **argv)
 			die(1, "cannot open the pseudo-terminal %s: %s", slave, strerror(errno));
 		struct termios modes;
 		struct winsize size;
-		if (tcgetattr(outer, &modes) == 0)
+		if (tcgetattr(outer, &modes) == 0) {
+			/*
+			 * No suspend key: CMD stopped from its terminal would leave
+			 * root's in raw mode with nobody to resume CMD.
+			 */
+			modes.c_cc[VSUSP] = _POSIX_VDISABLE;
 			tcsetattr(held, TCSANOW, &modes);
+		}
 		if (ioctl(outer, TIOCGWINSZ, &size) == 0)
 			ioctl(master, TIOCSWINSZ, &size);
 	}
@@ -278,7 +284,13 @@ int main(int argc, char **argv)
 		start_command(argv + 6, argv[2], argv[3], argv[4], slave, on_tty);
 	}
 
-	if (outer >= 0 && tcgetattr(outer, &tty_saved) == 0) {
+	/*
+	 * Run in the background (`tcptools ... &`), a read of the terminal
+	 * fails instead of stopping us, and its modes are left alone.
+	 */
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+	if (outer >= 0 && tcgetpgrp(outer) == getpgrp() && tcgetattr(outer, &tty_saved) == 0) {
 		struct termios raw = tty_saved;
 		cfmakeraw(&raw);
 		/* tcptools writes its own lines there meanwhile: NL still ends a line. */
