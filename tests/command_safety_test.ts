@@ -409,3 +409,26 @@ Deno.test("under a real sudo, a sudoers rule for tcptools alone gives the user n
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("command mode starts its command where memory files may not be executed (vm.memfd_noexec=2)", async () => {
+  // The sysctl belongs to the PID namespace: set it in a new one only.
+  const [cmd, args] = tcptools(["life", "--", "/usr/bin/id", "-u"]);
+  const out = await new Deno.Command("unshare", {
+    args: [
+      "--pid",
+      "--fork",
+      "--mount-proc",
+      "sh",
+      "-c",
+      'sysctl -q -w vm.memfd_noexec=2 && exec "$@"',
+      "sh",
+      cmd,
+      ...args,
+    ],
+    env: AS_NOBODY,
+    stdin: "null",
+    signal: AbortSignal.timeout(30000),
+  }).output();
+  assert.equal(out.code, 0, decoder.decode(out.stderr));
+  assert.deepEqual(decoder.decode(out.stdout).split("\n").slice(1), [NOBODY[2], ""]);
+});
