@@ -16,6 +16,7 @@
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "connect_outcome.bpf.h"
+#include "session.bpf.h"
 #include "payload_bytes.bpf.h"
 #include "metrics.h"
 
@@ -24,26 +25,6 @@ const volatile __u8 label_comm = 0;
 const volatile __u8 label_lport = 0;
 const volatile __u8 label_rport = 0;
 const volatile __u8 label_cgroup = 0;
-
-/* What is known about a socket between its birth and its close. */
-struct socket_state {
-	__u64 birth_ns;   /* the last early-state transition */
-	__u64 connect_ns; /* CLOSE -> SYN_SENT in connect(); 0 once answered */
-	__u8 syn_acked;   /* went SYN_SENT -> ESTABLISHED */
-	__u8 fin_sent;    /* went to FIN_WAIT1 or LAST_ACK */
-	__u8 has_owner;   /* a process acted on it in a system call */
-	__u8 owner_in_scope; /* that process passed --cgroupmap and --mntnsmap */
-	char caller[TASK_COMM_LEN]; /* --label comm: the caller of connect() */
-	char owner[TASK_COMM_LEN];  /* --label comm: the owner (as in life) */
-};
-
-/* LRU, so sockets whose close is never seen cannot fill it up. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct socket_state);
-} sockets SEC(".maps");
 
 /* The counters, by enum metrics_slot. */
 struct {
@@ -69,8 +50,6 @@ struct {
 	__type(value, struct metrics_counts);
 } label_sets SEC(".maps");
 
-/* Sessions that ended without a traced close (see handle_set_state). */
-PERCPU_COUNTER(untraced_closes);
 /* Connects, accepts and sessions counted in overflow_values. */
 PERCPU_COUNTER(label_overflow);
 
@@ -160,17 +139,9 @@ static __always_inline __u32 family_index(__u16 family)
 	return family == AF_INET6 ? 1 : 0;
 }
 
-static __always_inline void record_owner(struct socket_state *s)
-{
-	s->has_owner = 1;
-	s->owner_in_scope = task_in_scope();
-	if (label_comm)
-		bpf_get_current_comm(s->owner, sizeof(s->owner));
-}
-
 /* SYN_SENT -> ESTABLISHED or CLOSE: the answer to connect(), counted as
  * tcptools connect --json reports it. */
-static __always_inline void answered(const struct sock *sk, struct socket_state *s, int newstate,
+static __always_inline void answered(const struct sock *sk, struct session *s, int newstate,
 				     __u32 family, __u64 now)
 {
 	if (!s->connect_ns)
@@ -196,11 +167,11 @@ static __always_inline void answered(const struct sock *sk, struct socket_state 
 }
 
 /* CLOSE: the session's end, counted as tcptools life prints it. */
-static __always_inline void closed(const struct sock *sk, struct socket_state *s, __u32 family,
+static __always_inline void closed(const struct sock *sk, struct session *s, __u32 family,
 				   __u64 now)
 {
 	/* --cgroupmap and --mntnsmap name tasks: they are asked of the owner. */
-	if ((filter_cgroupmap || filter_mntnsmap) && !(s->has_owner && s->owner_in_scope))
+	if ((filter_cgroupmap || filter_mntnsmap) && !(s->has_owner && s->owner.in_scope))
 		return;
 	__u64 tx, rx;
 
@@ -212,11 +183,11 @@ static __always_inline void closed(const struct sock *sk, struct socket_state *s
 	if (labeled()) {
 		struct metrics_key key = {};
 		if (!s->has_owner) { /* no process: "-", as tcptools life prints it */
-			__builtin_memset(s->owner, 0, sizeof(s->owner));
-			s->owner[0] = '-';
+			__builtin_memset(s->owner.comm, 0, sizeof(s->owner.comm));
+			s->owner.comm[0] = '-';
 		}
 		label_key(&key, sk, METRICS_KIND_SESSION, BPF_CORE_READ(sk, __sk_common.skc_family),
-			  s->owner);
+			  s->owner.comm);
 		if (!count_label_set(&key, tx, rx)) {
 			add_to(&overflow_values, METRICS_SESSIONS_CLOSED + family, 1);
 			add_to(&overflow_values, METRICS_SENT_BYTES + family, tx);
@@ -227,65 +198,38 @@ static __always_inline void closed(const struct sock *sk, struct socket_state *s
 
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate, int newstate)
 {
-	__u64 key = (__u64)sk;
-
 	if (!is_tcp(sk))
 		return 0;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	if (!socket_in_scope(sk)) {
-		bpf_map_delete_elem(&sockets, &key);
+		session_end(sk);
 		return 0;
 	}
 	/* CLOSE -> SYN_SENT runs inside connect(): the caller is current. */
 	int connecting = oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT;
 	if (connecting && !task_in_scope()) {
-		bpf_map_delete_elem(&sockets, &key);
+		session_end(sk);
 		return 0;
 	}
 
-	__u64 now = bpf_ktime_get_ns();
-	struct socket_state *s = bpf_map_lookup_elem(&sockets, &key);
-
-	/* Birth is rewritten at every early state, as in bpf/life.bpf.c, which
-	 * also explains the sessions ended without a traced close. */
-	if (newstate < TCP_FIN_WAIT1) {
-		if (s && (oldstate == TCP_CLOSE || oldstate == TCP_LISTEN)) {
-			count_one(&untraced_closes);
-			*s = (struct socket_state){};
-		}
-		if (!s) {
-			struct socket_state fresh = {};
-			bpf_map_update_elem(&sockets, &key, &fresh, BPF_ANY);
-			s = bpf_map_lookup_elem(&sockets, &key);
-			if (!s)
-				return 0;
-		}
-		s->birth_ns = now;
-		if (connecting) {
-			s->connect_ns = now;
-			if (label_comm)
-				bpf_get_current_comm(s->caller, sizeof(s->caller));
-		}
-	}
+	struct session *s = session_at(sk, oldstate, newstate);
 	if (!s)
-		return 0; /* born before tracing started */
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	if (connecting) {
+		s->connect_ns = s->birth_ns;
+		if (label_comm)
+			bpf_get_current_comm(s->caller, sizeof(s->caller));
+	}
 
 	__u32 f = family_index(family);
-	if (oldstate == TCP_SYN_SENT) {
+	if (oldstate == TCP_SYN_SENT)
 		answered(sk, s, newstate, f, now);
-		if (newstate == TCP_ESTABLISHED)
-			s->syn_acked = 1;
-	}
-	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK)
-		s->fin_sent = 1;
-	/* The owner, as in bpf/life.bpf.c: a process holding the socket's lock. */
-	if (BPF_CORE_READ(sk, sk_lock.owned))
-		record_owner(s);
 	if (newstate == TCP_CLOSE) {
 		closed(sk, s, f, now);
-		bpf_map_delete_elem(&sockets, &key);
+		session_end(sk);
 	}
 	return 0;
 }
@@ -296,16 +240,9 @@ SET_STATE_HANDLERS(metrics_set_state, metrics_set_state_backup, handle_set_state
  * the listening port, and the socket's owner noted (as in bpf/life.bpf.c). */
 static __always_inline void accepted(long fd)
 {
-	if (fd < 0)
+	struct sock *sk = session_accepted(fd);
+	if (!sk)
 		return;
-	struct sock *sk = socket_of(fd);
-	if (!sk || !is_tcp(sk))
-		return;
-	__u64 address = (__u64)sk;
-	struct socket_state *s = bpf_map_lookup_elem(&sockets, &address);
-	if (s)
-		record_owner(s);
-
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return;
