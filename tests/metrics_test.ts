@@ -20,43 +20,11 @@ import {
   Tracer,
   until,
 } from "./harness.ts";
+import { samples, scrape, scrapeUntil, startMetrics, total } from "./metrics_endpoint.ts";
 import { join } from "./paths.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-
-/** Starts `tcptools metrics <args>` and waits until its endpoint answers (it listens once attached). */
-async function startMetrics(args: string[], port: number): Promise<Tracer> {
-  const tracer = await Tracer.start(["metrics", "--listen", `127.0.0.1:${port}`, ...args], {
-    waitForHeader: false,
-  });
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-      await response.body?.cancel();
-      if (response.ok) return tracer;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      const { stderr } = await tracer.stop();
-      throw new Error(`tcptools metrics never answered: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The value of each sample of an exposition, by its line's name and labels. */
-function samples(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    values.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return values;
-}
 
 /** Runs `promtool check metrics` on `text`: its exit status and what it said. */
 async function promtool(text: string): Promise<{ code: number; output: string }> {
@@ -500,36 +468,6 @@ Deno.test("metrics: no output, a bad --listen, --label or --interval is a usage 
     "tcptools metrics: write /nonexistent/tcptools.prom: No such file or directory\n",
   );
 });
-
-/** The exposition at `port` now. */
-async function scrape(port: number): Promise<string> {
-  return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-}
-
-/** The sum of the samples of `name` whose labels include all of `labels`. */
-function total(values: Map<string, number>, name: string, labels: Record<string, string> = {}) {
-  let sum = 0;
-  for (const [series, value] of values) {
-    if (series !== name && !series.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`))) sum += value;
-  }
-  return sum;
-}
-
-/** Scrapes until `ready(values)`, or fails after 10 s; returns the samples. */
-async function scrapeUntil(
-  port: number,
-  what: string,
-  ready: (values: Map<string, number>) => boolean,
-): Promise<Map<string, number>> {
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const values = samples(await scrape(port));
-    if (ready(values)) return values;
-    if (Date.now() > deadline) assert.fail(`${what}: ${JSON.stringify([...values])}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 Deno.test("--label comm,cgroup counts connects, accepts, sessions and bytes per process and cgroup", async () => {
   using cgroup = ChildCgroup.create();
