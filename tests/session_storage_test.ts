@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { ChildCgroup } from "./child_cgroup.ts";
 import { closedPort, compileC, Tracer, until } from "./harness.ts";
 import { scrapeUntil, startMetrics, total } from "./metrics_endpoint.ts";
 
@@ -155,5 +156,39 @@ Deno.test("a user holding 90,000 sockets cannot erase a root session from life o
     const [lifeEnd] = await Promise.all([life.stop(), metrics.stop()]);
     await hoard?.end();
     if (lifeEnd.code !== 0) assert.fail(`life exited with ${lifeEnd.code}: ${lifeEnd.stderr}`);
+  }
+});
+
+Deno.test("a session open before tracing started is not counted as closed: metrics counts its close apart, stderr says nothing", async () => {
+  using cgroup = ChildCgroup.create();
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  // Its socket is the cgroup's only one (the accepted end is the test's): it
+  // closes once its stdin ends.
+  const client = new Deno.Command(cgroup.prefix[0], {
+    args: [
+      ...cgroup.prefix.slice(1),
+      "bash",
+      "-c",
+      `exec 3<>/dev/tcp/127.0.0.1/${listener.addr.port} && cat > /dev/null`,
+    ],
+    stdin: "piped",
+  }).spawn();
+  const server = await listener.accept();
+  const port = closedPort("127.0.0.1");
+  const metrics = await startMetrics(["--cgroup", cgroup.path], port);
+  try {
+    await client.stdin.close();
+    assert.equal((await client.status).code, 0);
+    const values = await scrapeUntil(
+      port,
+      "the close of a session open before tracing",
+      (v) => v.get("tcptools_closes_before_tracing_total") === 1,
+    );
+    assert.equal(total(values, "tcptools_sessions_closed_total"), 0);
+  } finally {
+    server.close();
+    const { code, stderr } = await metrics.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
   }
 });

@@ -46,6 +46,18 @@ const SELF_REPORTS: Record<string, [name: string, help: string]> = {
     "tcptools_untraced_closes_total",
     "Sessions whose socket the kernel freed without a traced close (not counted as closed).",
   ],
+  untracked_sessions: [
+    "tcptools_untracked_sessions_total",
+    "Sessions not tracked: the kernel had no memory for their socket storage (not counted as closed).",
+  ],
+  unowned_accepts: [
+    "tcptools_unowned_accepts_total",
+    "Accepted sockets whose process was not noted (too many waiting for their first state change).",
+  ],
+  closes_before_tracing: [
+    "tcptools_closes_before_tracing_total",
+    "Sessions open before tracing started that closed since (not counted as closed).",
+  ],
   label_overflow: [
     "tcptools_label_sets_overflow_total",
     'Connects, accepts and sessions counted in the overflow="true" series: the label sets were full (--label-limit).',

@@ -10,6 +10,7 @@ import { type Column, connectionJson, csvFormat, textFormat } from "../output/fo
 import { fixed } from "../output/printf.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { defineTool } from "./tool.ts";
+import { SESSION_COUNTERS } from "./_session_counters.ts";
 
 /** Flags of `tcptools life`. */
 export interface LifeOptions extends args.HistogramOptions {
@@ -139,11 +140,5 @@ export const life = defineTool({
     lineFlags: ["time", "timestamp", "wide", "csv", "json"],
     counted: "sessions",
   },
-  // bpf/life.bpf.c counts these when a new socket reuses the memory of one
-  // whose close the kernel never traced.
-  unprinted: {
-    untraced_closes: (n, total) =>
-      `${n} sessions ended without a traced close (${total} in total): ` +
-      "the kernel freed their sockets unreported",
-  },
+  unprinted: SESSION_COUNTERS,
 });

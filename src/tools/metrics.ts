@@ -24,6 +24,7 @@ import { checkEnvironment, EnvironmentError } from "../trace/environment.ts";
 import { Scope } from "../trace/scope.ts";
 import { SelfReports } from "../trace/self_reports.ts";
 import { onStopSignals } from "../trace/stop_signals.ts";
+import { SESSION_COUNTERS } from "./_session_counters.ts";
 
 /** Flags of `tcptools metrics`. */
 export interface MetricsOptions extends ScopeOptions {
@@ -205,9 +206,7 @@ export async function runMetrics(argv: string[]): Promise<number> {
     ringBytes: NO_EVENTS_RING_BYTES,
   }, scope);
   const reports = new SelfReports(tool, object, {
-    untraced_closes: (n, total) =>
-      `${n} sessions ended without a traced close (${total} in total): ` +
-      "the kernel freed their sockets unreported",
+    ...SESSION_COUNTERS,
     label_overflow: (n, total) =>
       `${n} connects, accepts or sessions counted without their labels (${total} in total): ` +
       `the ${options.label_limit} label sets are full (--label-limit)`,
@@ -271,6 +270,6 @@ export async function runMetrics(argv: string[]): Promise<number> {
     for (const timer of timers) clearInterval(timer);
     await server?.close();
     if (written) rewrite(); // the file keeps the last counts
-    reports.report();
+    reports.final();
   }
 }

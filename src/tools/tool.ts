@@ -18,6 +18,7 @@ import {
   type ScopeOptions,
 } from "../cli/args.ts";
 import { CommandParser } from "../cli/parser.ts";
+import type { CounterMessages } from "../trace/self_reports.ts";
 import type { Format } from "../output/format.ts";
 import { TimeColumns } from "../output/time_columns.ts";
 import {
@@ -73,7 +74,7 @@ export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
   decode(record: DataView): E;
   output(options: O, clock: TimeColumns): Output<E, P>;
   /** Tool-specific counters of events that end unprinted, reported like lost events. */
-  unprinted?: Record<string, (n: number, total: number) => string>;
+  unprinted?: CounterMessages;
   /** Keep libbpf's own messages on stderr. */
   verbose?(options: O): boolean;
   /**

@@ -8,8 +8,15 @@
  */
 import type { BpfObject } from "../bpf/object.ts";
 
-/** Per-CPU counter map name -> the message for `n` new and `total`. */
-export type CounterMessages = Record<string, (n: number, total: number) => string>;
+/**
+ * How a counter is reported: a loss, the message for `n` new and `total`,
+ * reported on stderr as it grows; or `null`, a count that is no loss (read
+ * by totals(), for metrics, never said on stderr).
+ */
+export type CounterMessage = ((n: number, total: number) => string) | null;
+
+/** Per-CPU counter map name -> how it is reported. */
+export type CounterMessages = Record<string, CounterMessage>;
 
 const encoder = new TextEncoder();
 
@@ -52,12 +59,23 @@ export class SelfReports {
     return { [Symbol.dispose]: () => clearInterval(timer) };
   }
 
-  /** Writes a line on stderr for each count that grew. */
+  /**
+   * What the run ends with: each loss that grew, and `unprinted` events that
+   * were captured but never reached stdout (with `why`).
+   */
+  final(unprinted = 0, why = ""): void {
+    this.report();
+    if (unprinted > 0) warn(`${this.tool}: ${unprinted} events captured but not printed: ${why}`);
+  }
+
+  /** Writes a line on stderr for each loss that grew. */
   report(): void {
     const totals = this.totals();
     for (const [map, message] of Object.entries(this.#messages)) {
       const before = this.#reported[map] ?? 0;
-      if (totals[map] > before) warn(`${this.tool}: ${message(totals[map] - before, totals[map])}`);
+      if (message && totals[map] > before) {
+        warn(`${this.tool}: ${message(totals[map] - before, totals[map])}`);
+      }
       this.#reported[map] = totals[map];
     }
     const missed = totals.skipped_hits;
@@ -74,5 +92,9 @@ export class SelfReports {
 }
 
 function warn(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+  try {
+    Deno.stderr.writeSync(encoder.encode(line + "\n"));
+  } catch {
+    // stderr gone too: there is nobody left to tell.
+  }
 }
