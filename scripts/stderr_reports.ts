@@ -15,6 +15,8 @@ export const REPORTS = {
   skipped: /skipped \d+ tracepoint hits \((\d+) in total\)/g,
   /** `life` sessions whose socket the kernel freed without a traced close. */
   untraced: /ended without a traced close \((\d+) in total\)/g,
+  /** Events captured but never printed: said once, as the run ends (stdout stalled or gone). */
+  unprinted: /(\d+) events captured but not printed/g,
 } as const;
 
 /** The last running total of one kind of report in `stderr`; 0 if none. */

@@ -39,6 +39,8 @@ export const libcSymbols = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   /** int eventfd(unsigned int initval, int flags); */
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  /** int ioctl(int fd, unsigned long request, int *argp); (FIONREAD) */
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count); */
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int openat(int dirfd, const char *pathname, int flags); */

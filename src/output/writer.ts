@@ -18,6 +18,14 @@ const CHUNK_BYTES = 4096;
 const POLLOUT = 0x4;
 const POLLERR = 0x8;
 const POLLHUP = 0x10;
+/** ioctl(2) request: bytes in a pipe not read yet (pipe_ioctl in fs/pipe.c). */
+const FIONREAD = 0x541b;
+/**
+ * The most a pipe may hold (fs.pipe-max-size's default): written bytes are
+ * kept this far back, so that lines a reader left unread can be counted.
+ */
+const PIPE_MAX_BYTES = 1 << 20;
+const NEWLINE = 0x0a;
 
 /** Where batches go: Deno.stdout, or anything that writes like it. */
 export interface Sink {
@@ -41,6 +49,11 @@ export class BatchWriter {
   #out: Sink;
   #fd: number;
   #pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+  /** The last bytes written, newest last, at most about PIPE_MAX_BYTES. */
+  #recent: Uint8Array[] = [];
+  #recentBytes = 0;
+  /** Lines a reader that went away left unread in the pipe. */
+  #unread = 0;
 
   /** Writes to `out`, whose file descriptor is `fd`. */
   constructor(out: Sink = Deno.stdout, fd = 1) {
@@ -56,6 +69,44 @@ export class BatchWriter {
   /** Lines waiting to be written. */
   get pending(): number {
     return this.#lines.length;
+  }
+
+  /**
+   * Lines captured but not (or not wholly) written, and those a reader that
+   * went away left unread in its pipe: what the user never saw.
+   */
+  unprinted(): number {
+    return this.#lines.length + newlines(this.#unwritten) + this.#unread;
+  }
+
+  #written(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    this.#recent.push(bytes);
+    this.#recentBytes += bytes.byteLength;
+    while (this.#recentBytes - this.#recent[0].byteLength >= PIPE_MAX_BYTES) {
+      this.#recentBytes -= this.#recent.shift()!.byteLength;
+    }
+  }
+
+  /** After EPIPE: counts the lines of the bytes the reader left in the pipe. */
+  #countUnread(): void {
+    try {
+      // On a socket, FIONREAD would count what came in instead.
+      if (!Deno.statSync(`/proc/self/fd/${this.#fd}`).isFifo) return;
+    } catch {
+      return;
+    }
+    const count = new Int32Array(1);
+    if (libc().ioctl(this.#fd, BigInt(FIONREAD), new Uint8Array(count.buffer)) !== 0) return;
+    let left = count[0];
+    for (let i = this.#recent.length - 1; i >= 0 && left > 0; i--) {
+      const chunk = this.#recent[i];
+      const take = Math.min(left, chunk.byteLength);
+      this.#unread += newlines(chunk.subarray(chunk.byteLength - take));
+      left -= take;
+    }
+    this.#recent = [];
+    this.#recentBytes = 0;
   }
 
   /** What is queued, as bytes to write (and nothing queued any more). */
@@ -97,11 +148,13 @@ export class BatchWriter {
     let bytes = this.#take();
     try {
       while (bytes.byteLength > 0 && this.#writable()) {
-        bytes = bytes.subarray(this.#out.writeSync(bytes.subarray(0, CHUNK_BYTES)));
+        const n = this.#out.writeSync(bytes.subarray(0, CHUNK_BYTES));
+        this.#written(bytes.subarray(0, n));
+        bytes = bytes.subarray(n);
       }
     } catch (error) {
       // A stdout someone made non-blocking can still refuse: flush() waits for it.
-      if (!(error instanceof Deno.errors.WouldBlock)) throw outputError(error);
+      if (!(error instanceof Deno.errors.WouldBlock)) throw this.#failed(error, bytes);
     }
     this.#unwritten = bytes;
     return bytes.byteLength === 0;
@@ -111,17 +164,44 @@ export class BatchWriter {
    * Writes every queued line; throws Deno.errors.BrokenPipe if the reader went
    * away, an OutputError naming the failed write otherwise (e.g. a full disk).
    */
-  async flush(): Promise<void> {
-    let bytes = this.#take();
+  flush(): Promise<void> {
+    // One at a time: each writes what the one before left.
+    const flushed = this.#flushing.then(() => this.#flush());
+    this.#flushing = flushed.catch(() => {});
+    return flushed;
+  }
+
+  #flushing: Promise<void> = Promise.resolve();
+
+  async #flush(): Promise<void> {
+    // What is being written stays counted as unwritten until it is.
+    this.#unwritten = this.#take();
     try {
-      while (bytes.byteLength > 0) {
-        const n = await this.#out.write(bytes);
-        bytes = bytes.subarray(n);
+      while (this.#unwritten.byteLength > 0) {
+        // At most PIPE_BUF at once, which a pipe takes whole or not at all:
+        // a write still blocked when the run gives up on stdout has put none
+        // of its lines in the pipe, so they are all counted as unprinted.
+        const n = await this.#out.write(this.#unwritten.subarray(0, CHUNK_BYTES));
+        this.#written(this.#unwritten.subarray(0, n));
+        this.#unwritten = this.#unwritten.subarray(n);
       }
     } catch (error) {
-      throw outputError(error);
+      throw this.#failed(error, this.#unwritten);
     }
   }
+
+  /** A write failed with `error`: `bytes` stay unwritten; returns what to throw. */
+  #failed(error: unknown, bytes: Uint8Array): unknown {
+    this.#unwritten = bytes;
+    if (error instanceof Deno.errors.BrokenPipe) this.#countUnread();
+    return outputError(error);
+  }
+}
+
+function newlines(bytes: Uint8Array): number {
+  let count = 0;
+  for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) count++;
+  return count;
 }
 
 /** A write's error as flush() throws it. */

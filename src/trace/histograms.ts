@@ -235,21 +235,29 @@ export async function traceHistograms<P extends ProgramName>(
 
   let stop!: (status: number) => void;
   const stopped = new Promise<number>((resolve) => stop = resolve);
-  const stopNow = () => {
-    stop(0);
-    // If stdout is a pipe nobody reads, the last print never ends: leave anyway.
-    Deno.unrefTimer(setTimeout(() => Deno.exit(0), STOP_GRACE_MS));
+  let ended = false;
+  const stopNow = (status = 0) => {
+    stop(status);
+    // If stdout is a pipe nobody reads, the last print never ends: leave
+    // anyway, with what was lost said on stderr (the lines are histograms,
+    // no events: not counted).
+    Deno.unrefTimer(setTimeout(() => {
+      if (ended) return;
+      reports.final();
+      scope[Symbol.dispose](); // the command's cgroup
+      Deno.exit(status);
+    }, STOP_GRACE_MS));
   };
   // A stop sent earlier, even during start-up, is delivered here
   // (stop_signals.ts); in command mode signals go to the command instead.
-  using _signals = scope.passesSignals ? undefined : onStopSignals(stopNow);
+  using _signals = scope.passesSignals ? undefined : onStopSignals(() => stopNow());
   using _reports = reports.poll();
   let tick: ReturnType<typeof setTimeout> | undefined;
   try {
     out.push(`Tracing ${kind.what}... Hit Ctrl-C to end.`);
     await out.flush();
     let failed: { error: unknown } | undefined;
-    scope.begin()?.then(stop, (error) => {
+    scope.begin()?.then(stopNow, (error) => {
       failed = { error }; // e.g. the command could not start
       stop(1);
     });
@@ -263,12 +271,13 @@ export async function traceHistograms<P extends ProgramName>(
     while ((status = await Promise.race([stopped, nextPrint()])) === undefined) await print(true);
     if (failed) throw failed.error;
     await print(false);
-    reports.report();
     return status;
   } catch (error) {
     if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
     return 0; // the reader of stdout went away (e.g. `| head`): a normal end
   } finally {
     clearTimeout(tick);
+    ended = true;
+    reports.final();
   }
 }

@@ -3,7 +3,9 @@
  * object, write its configuration, load, fill the port filters, attach every
  * program, print the header, then stream events until a signal, a closed
  * stdout, --duration or the end of the traced command (trace/scope.ts),
- * reporting lost events on stderr. Every native resource is released
+ * reporting lost events on stderr: as they grow, even while stdout is
+ * stalled, and at the end on every path, with the lines captured but never
+ * printed. Every native resource is released
  * on every path. It knows no tool: src/tools/ describes them.
  *
  * @module
@@ -11,7 +13,7 @@
 import type { BpfObject, ProgramName } from "../bpf/object.ts";
 import { RingReader } from "../bpf/ring_reader.ts";
 import type { Format } from "../output/format.ts";
-import { BatchWriter } from "../output/writer.ts";
+import { BatchWriter, OutputError } from "../output/writer.ts";
 import type { ScopeOptions } from "../cli/args.ts";
 import { type AttachSpec, loadAndAttach } from "./attach.ts";
 import { checkEnvironment } from "./environment.ts";
@@ -71,32 +73,57 @@ export async function trace<Event, P extends ProgramName>(
     if (line !== undefined) out.push(line);
   });
 
-  const stop = () => {
+  const reports = new SelfReports(spec.tool, object, spec.unprinted);
+  let status = 0;
+  let ended = false;
+  /** Queued lines that are no events (the header, the summary), not counted as unprinted. */
+  let notEvents = 0;
+  const unprinted = () => Math.max(0, out.unprinted() - notEvents);
+  /**
+   * Ends the run with `end`: the loop below ends at its next turn. If stdout
+   * is a pipe nobody reads, the flush it waits for never ends: the process
+   * then leaves anyway, saying on stderr what it could not print. Exiting
+   * closes the BPF descriptors, which detaches everything.
+   */
+  const stop = (end = 0) => {
+    status = end;
     reader.interrupt();
-    // If stdout is a pipe nobody reads, the last flush never ends: leave
-    // anyway. Exiting closes the BPF descriptors, which detaches everything.
-    Deno.unrefTimer(setTimeout(() => Deno.exit(0), STOP_GRACE_MS));
+    Deno.unrefTimer(setTimeout(() => {
+      if (ended) return;
+      reader.drain(); // what the ring buffer still holds is captured, not printed
+      reports.final(unprinted(), "stdout did not take them");
+      scope[Symbol.dispose](); // the command's cgroup
+      Deno.exit(status);
+    }, STOP_GRACE_MS));
+  };
+  /** Flushes stdout; a flush that waits for a stalled reader still reports losses. */
+  const flush = async () => {
+    const timer = setInterval(() => reports.report(), CHECK_MS);
+    try {
+      await out.flush();
+    } finally {
+      clearInterval(timer);
+    }
   };
   // A stop sent earlier, even during start-up, is delivered here (stop_signals.ts),
   // and the loop below then ends at once: the header may be printed, nothing more.
   // In command mode they go to the command instead, whose end ends the run.
-  using _signals = scope.passesSignals ? undefined : onStopSignals(stop);
-  const reports = new SelfReports(spec.tool, object, spec.unprinted);
-  let status = 0;
+  using _signals = scope.passesSignals ? undefined : onStopSignals(() => stop());
   let endFailed: { error: unknown } | undefined;
+  let why = "";
   try {
-    for (const line of spec.format.header()) out.push(line);
-    await out.flush();
-    scope.begin()?.then((end) => {
-      status = end;
-      reader.interrupt();
-    }, (error) => {
+    const header = spec.format.header();
+    for (const line of header) out.push(line);
+    notEvents = header.length;
+    await flush();
+    notEvents = 0;
+    scope.begin()?.then(stop, (error) => {
       endFailed = { error }; // e.g. the command could not start: reported below
       reader.interrupt();
     });
     // Records that came between attaching and the reader's first wait woke nobody.
     reader.drain();
-    await out.flush();
+    await flush();
     const msUntil = (time: number) => Math.ceil(Math.max(0, time - performance.now()));
     let checked = performance.now();
     let checkDue = false;
@@ -126,7 +153,7 @@ export async function trace<Event, P extends ProgramName>(
           const woke = reader.waitHere(Math.min(BATCH_MS, msUntil(scope.deadline)));
           const drained = reader.drain();
           // A stdout that is behind is waited for in the event loop, where a stop can come.
-          if (!out.flushHere()) await out.flush();
+          if (!out.flushHere()) await flush();
           checkDue = true;
           check();
           if (woke !== "woken" && woke !== "timeout") return;
@@ -157,17 +184,26 @@ export async function trace<Event, P extends ProgramName>(
         await drainWhileBusy();
         checkDue = true;
       } else reader.drain();
-      await out.flush();
+      await flush();
       check();
     }
     if (endFailed) throw endFailed.error;
     reader.drain(); // what arrived before the signal is still printed
-    for (const line of spec.summary?.(object) ?? []) out.push(line);
-    await out.flush();
-    reports.report();
+    const summary = spec.summary?.(object) ?? [];
+    for (const line of summary) out.push(line);
+    notEvents = summary.length;
+    await flush();
   } catch (error) {
-    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+    if (!(error instanceof Deno.errors.BrokenPipe)) {
+      why = error instanceof OutputError ? "stdout failed" : "the run failed";
+      throw error;
+    }
     // The reader of stdout went away (e.g. `| head`): a normal end.
+    why = "the reader of stdout went away";
+  } finally {
+    ended = true;
+    if (why) reader.drain(); // captured, and now never printed
+    reports.final(unprinted(), why);
   }
   return status;
 }
