@@ -5,8 +5,11 @@
  * The state lives in the socket itself (socket-local storage), freed with
  * it, so no other socket can evict it: an LRU hash of sockets let any local
  * user who held enough sockets alive push other users' sessions out unseen.
- * The helpers need a tracing program (tp_btf) and Linux 5.11 (commit
- * 8e4597c627fb, "bpf: Allow using bpf_sk_storage in FENTRY/FEXIT/RAW_TP").
+ * The helpers need a tracing program (tp_btf) and Linux 5.11, where "bpf:
+ * Allow using bpf_sk_storage in FENTRY/FEXIT/RAW_TP" (Martin KaFai Lau,
+ * November 2020) let tracing programs call them, in softirq or task context
+ * only, which is where inet_sock_set_state runs. Older kernels reject the
+ * programs at load.
  *
  * What can still be missed is counted: a storage the kernel could not
  * allocate, a close of a socket born before tracing, an accepted socket whose

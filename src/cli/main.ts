@@ -29,6 +29,7 @@ Run 'tcptools <command> --help' for the options of a command.
 `;
 
 function hint(error: BpfError, tool: Command | undefined): string {
+  const kernel = tool?.kernel ?? "Linux 5.8+ built with BTF";
   if (error.code === Errno.ENOMEM) {
     // Since Linux 5.11 BPF maps and programs are charged to the memory cgroup.
     return "not enough memory for the BPF maps and programs: raise the memory limit " +
@@ -48,13 +49,13 @@ function hint(error: BpfError, tool: Command | undefined): string {
   if (error.operation.startsWith("attach")) {
     return refused
       ? "the kernel refused to attach to the tracepoint: run as root (kernel lockdown may forbid tracing)"
-      : `cannot attach to ${tool?.hooks ?? "the tracepoint"}: needs Linux 5.8+ built with BTF`;
+      : `cannot attach to ${tool?.hooks ?? "the tracepoint"}: needs ${kernel}`;
   }
   if (error.operation.startsWith("load")) {
     if (refused) {
       return "the kernel refused the BPF programs: run as root; check kernel lockdown and kernel.unprivileged_bpf_disabled";
     }
-    return "the kernel rejected the BPF programs: needs Linux 5.8+ built with BTF (TCPTOOLS_DEBUG=1 prints libbpf's log)";
+    return `the kernel rejected the BPF programs: needs ${kernel} (TCPTOOLS_DEBUG=1 prints libbpf's log)`;
   }
   return "";
 }

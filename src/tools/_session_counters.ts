@@ -1,7 +1,7 @@
 /**
  * What the kernel side's session tracking (bpf/session.bpf.h), shared by
- * `life` and `metrics`, counts about sessions it could not follow, as the
- * run reports it. Losses go to stderr as they grow. A session that was
+ * `life` and `metrics`, needs of the kernel, and what it counts about
+ * sessions it could not follow, as the run reports it. Losses go to stderr as they grow. A session that was
  * already open when tracing started is no loss (the README says they are not
  * shown, as in bcc): its close is counted for metrics only, or every run on
  * a busy host would end in a warning.
@@ -9,6 +9,10 @@
  * @module
  */
 import type { CounterMessages } from "../trace/self_reports.ts";
+
+/** What bpf/session.bpf.h needs of the kernel, said when the programs are rejected. */
+export const SESSION_KERNEL =
+  "Linux 5.11+ built with BTF (tracing programs with socket-local storage)";
 
 /** The counters of bpf/session.bpf.h, by map name. */
 export const SESSION_COUNTERS: CounterMessages = {

@@ -10,7 +10,7 @@ import { type Column, connectionJson, csvFormat, textFormat } from "../output/fo
 import { fixed } from "../output/printf.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { defineTool } from "./tool.ts";
-import { SESSION_COUNTERS } from "./_session_counters.ts";
+import { SESSION_COUNTERS, SESSION_KERNEL } from "./_session_counters.ts";
 
 /** Flags of `tcptools life`. */
 export interface LifeOptions extends args.HistogramOptions {
@@ -114,6 +114,7 @@ export const life = defineTool({
   ends: ["active", "passive"],
   program: "life",
   hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
+  kernel: SESSION_KERNEL,
   globals: (options: LifeOptions) => ({
     ...args.pidAndFamilyGlobals(options),
     filter_lport: options.localport ? 1 : 0,

@@ -24,7 +24,7 @@ import { checkEnvironment, EnvironmentError } from "../trace/environment.ts";
 import { Scope } from "../trace/scope.ts";
 import { SelfReports } from "../trace/self_reports.ts";
 import { onStopSignals } from "../trace/stop_signals.ts";
-import { SESSION_COUNTERS } from "./_session_counters.ts";
+import { SESSION_COUNTERS, SESSION_KERNEL } from "./_session_counters.ts";
 
 /** Flags of `tcptools metrics`. */
 export interface MetricsOptions extends ScopeOptions {
@@ -95,6 +95,7 @@ export const metrics = {
     ],
   ] as [string, string][],
   hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
+  kernel: SESSION_KERNEL,
   flags(parser: CommandParser): void {
     parser.option(["--listen"], {
       parse: listenAddress,

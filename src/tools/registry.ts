@@ -27,6 +27,8 @@ export interface Command {
   summary: string;
   /** The kernel hooks it attaches to, named in the error when attaching fails. */
   hooks: string;
+  /** The kernel it needs, named when loading or attaching fails (default: Linux 5.8+ with BTF). */
+  kernel?: string;
   /** Runs it with `argv`; resolves to the exit status. */
   run(argv: string[]): Promise<number>;
   /** Its argument parser (for generated command lines in tests). */

@@ -65,6 +65,8 @@ export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
   program: P;
   /** The kernel hooks it attaches to, named in the error when attaching fails. */
   hooks: string;
+  /** The kernel it needs, named when loading or attaching fails (default: Linux 5.8+ with BTF). */
+  kernel?: string;
   /** Programs of the object these options do not need: they are not loaded. */
   skipLoad?(options: O): string[];
   /** The object's `.rodata` globals for these options. */
