@@ -54,6 +54,8 @@ export class BatchWriter {
   #recentBytes = 0;
   /** Lines a reader that went away left unread in the pipe. */
   #unread = 0;
+  /** The flush in progress, which the next one waits for. */
+  #flushing: Promise<void> = Promise.resolve();
 
   /** Writes to `out`, whose file descriptor is `fd`. */
   constructor(out: Sink = Deno.stdout, fd = 1) {
@@ -170,8 +172,6 @@ export class BatchWriter {
     this.#flushing = flushed.catch(() => {});
     return flushed;
   }
-
-  #flushing: Promise<void> = Promise.resolve();
 
   async #flush(): Promise<void> {
     // What is being written stays counted as unwritten until it is.

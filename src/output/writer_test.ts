@@ -45,6 +45,8 @@ Deno.test("flushHere writes what a pipe takes without blocking; flush() writes t
   const lines = Array.from({ length: 2000 }, (_, i) => String(i).padStart(99, "."));
   for (const line of lines) out.push(line);
   assert.equal(out.flushHere(), false, "the pipe cannot hold it all");
+  // 16 pages of 4 KiB went: 655 whole lines; the one cut in two is unprinted.
+  assert.equal(out.unprinted(), 2000 - Math.floor(65536 / 100));
 
   // Reading makes room; flush() writes what is left, in order.
   const expected = lines.join("\n") + "\n";
@@ -58,6 +60,7 @@ Deno.test("flushHere writes what a pipe takes without blocking; flush() writes t
   }
   await flushed;
   assert.equal(read, expected);
+  assert.equal(out.unprinted(), 0);
 });
 
 Deno.test("flushHere writes everything at once where nothing blocks", () => {
