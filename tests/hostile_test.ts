@@ -19,50 +19,11 @@ import {
   until,
 } from "./harness.ts";
 import { dirname, fromFileUrl, join } from "./paths.ts";
+import { TextStream } from "./text_stream.ts";
 
 const decoder = new TextDecoder();
 const binary = Deno.env.get("TCPTOOLS_UNDER_TEST");
 const root = join(dirname(fromFileUrl(import.meta.url)), "..");
-
-/**
- * A stream read as text, one read at a time: a read that a time-out ends
- * the wait for is still pending, and what it returns later is kept.
- */
-class TextStream {
-  text = "";
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  #ended = false;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
-  }
-
-  /** Reads until `done(text)` holds, the stream ends or `ms` pass; returns all the text read. */
-  async until(done: (text: string) => boolean, ms: number): Promise<string> {
-    const deadline = Date.now() + ms;
-    while (!done(this.text) && !this.#ended) {
-      this.#pending ??= this.#reader.read();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const result = await Promise.race([
-        this.#pending,
-        new Promise<undefined>((r) =>
-          timer = setTimeout(() => r(undefined), Math.max(0, deadline - Date.now()))
-        ),
-      ]);
-      clearTimeout(timer);
-      if (result === undefined) break;
-      this.#pending = undefined;
-      if (result.value) this.text += decoder.decode(result.value, { stream: true });
-      if (result.done) this.#ended = true;
-    }
-    return this.text;
-  }
-
-  cancel(): Promise<void> {
-    return this.#reader.cancel();
-  }
-}
 
 /**
  * Runs `tcptools life` through `wrapper` (a command prefix), makes one

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
 import { assertUnloaded, bpfObjects, exchange, tcptools, Tracer, until } from "./harness.ts";
 import { reportedTotal } from "../scripts/stderr_reports.ts";
+import { TextStream } from "./text_stream.ts";
 import { TOOLS } from "../src/tools/registry.ts";
 
 Deno.test("every tool stops on SIGINT, SIGTERM and SIGHUP with status 0 and unloads everything", async () => {
@@ -94,30 +95,18 @@ Deno.test("a reader that stalls during a flood loses only what is reported lost"
     assert.ok(built.success, new TextDecoder().decode(built.stderr));
     const [cmd, args] = tcptools(["life", "-s", "--ring-kb", "64"]);
     const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
-    const reader = child.stdout.getReader();
-    let text = new TextDecoder().decode((await reader.read()).value); // the header
+    const stdout = new TextStream(child.stdout);
+    await stdout.until((text) => text.includes("\n"), 10_000); // the header
     // Nobody reads stdout while the flood runs: the pipe fills, the tracer
     // blocks in write(), and the kernel's ring buffer overflows.
     const run = await new Deno.Command(flood, { args: ["5", "2"] }).output(); // 5 s, 2 workers
     const { connections, port } = JSON.parse(new TextDecoder().decode(run.stdout));
     const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
     const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-    for (;;) {
-      const { value, done } = await Promise.race([
-        reader.read(),
-        new Promise<{ value: undefined; done: true }>((r) =>
-          setTimeout(() => r({ value: undefined, done: true }), 1500)
-        ),
-      ]);
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
+    // Read until the backlog is printed; a read the wait gave up on is kept.
+    await stdout.untilQuiet(1500);
     child.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
+    const text = await stdout.until(() => false, 30_000);
     const [exit, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
     assert.equal(exit.code, 0, stderr);
     assert.ok(peakMb < 200, `peak RSS ${peakMb} MB`);
