@@ -429,8 +429,7 @@ async function main(): Promise<number> {
     pipedCommand: [TCPTOOLS, tool.name],
     ready: "header",
     perConnection: tool.ends.length,
-    // life prints a session when it ends; the others when it opens.
-    printsAt: tool.name === "life" ? "close" : "open",
+    printsAt: tool.printsAt,
   }));
   // The cost of the in-kernel --cgroup check (bpf/common.bpf.h, socket_in_scope),
   // which life makes at every state change: the root, which every socket passes.

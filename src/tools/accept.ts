@@ -92,6 +92,7 @@ export const accept = defineTool({
     args.addRingFlag(parser);
   },
   ends: ["passive"],
+  printsAt: "open",
   program: "accept",
   hooks: "the syscalls:sys_exit_accept and sys_exit_accept4 tracepoints",
   globals: (options: AcceptOptions) => ({

@@ -56,6 +56,7 @@ export const CONNECT_OBJECT = {
   program: "connect",
   hooks: "the sock:inet_sock_set_state tracepoint",
   ends: ["active"],
+  printsAt: "open",
 } as const;
 
 const MAPPED = "::ffff:";

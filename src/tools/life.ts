@@ -112,6 +112,7 @@ export const life = defineTool({
     args.addRingFlag(parser);
   },
   ends: ["active", "passive"],
+  printsAt: "close",
   program: "life",
   hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
   kernel: SESSION_KERNEL,

@@ -61,6 +61,8 @@ export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
    * that drive connections expect of every tool.
    */
   ends: readonly ("active" | "passive")[];
+  /** When a connection's line is printed: as it opens (accept, connect), or as it closes (life). */
+  printsAt: "open" | "close";
   /** The embedded BPF object it loads. */
   program: P;
   /** The kernel hooks it attaches to, named in the error when attaching fails. */
