@@ -13,7 +13,11 @@
  *
  * Usage: deno task bench [--rates 200,1000,5000,20000,flood] [--rounds N]
  *   [--seconds S] [--workers W] [--idle-seconds S] [--delay-events N]
- *   [--parts sweep,idle,tax,delay]   (as root)
+ *   [--parts sweep,idle,tax,delay] [--baseline BINARY]   (as root)
+ *
+ * With --baseline, each tool also runs from another tcptools binary (an
+ * earlier build), in the same rounds: a change's cost is read side by side,
+ * under the same noise.
  *
  * @module
  */
@@ -364,7 +368,8 @@ function rawLine(round: number, load: Load, row: Row, s: Sample): string {
 }
 
 const USAGE = "usage: deno task bench [--rates 200,1000,5000,20000,flood] [--rounds N] " +
-  "[--seconds S] [--workers W] [--idle-seconds S] [--delay-events N] [--parts sweep,idle,tax,delay]";
+  "[--seconds S] [--workers W] [--idle-seconds S] [--delay-events N] [--parts sweep,idle,tax,delay] " +
+  "[--baseline BINARY]";
 
 /** The command-line options, checked; a usage message if they are bad. */
 function options(argv: string[]) {
@@ -378,6 +383,7 @@ function options(argv: string[]) {
       "idle-seconds": { type: "string", default: "20" },
       "delay-events": { type: "string", default: "20" },
       parts: { type: "string", default: PARTS.join(",") },
+      baseline: { type: "string" },
     },
   });
   const rates: Rate[] = values.rates.split(",").map((r) => r === "flood" ? r : Number(r));
@@ -390,6 +396,7 @@ function options(argv: string[]) {
     idleSeconds: Number(values["idle-seconds"]),
     delayEvents: Number(values["delay-events"]),
     parts: new Set(parts),
+    baseline: values.baseline,
   };
   const count = (n: number) => Number.isInteger(n) && n > 0;
   const ok = count(opts.rounds) && opts.seconds > 0 && count(opts.workers) &&
@@ -410,27 +417,33 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const { rates, rounds, seconds, workers, idleSeconds, delayEvents, parts } = opts;
+  const { rates, rounds, seconds, workers, idleSeconds, delayEvents, parts, baseline: earlier } =
+    opts;
   if (Deno.uid() !== 0) {
     console.error("bench: must run as root (the tracers load eBPF programs)");
     return 1;
   }
-  try {
-    Deno.statSync(TCPTOOLS);
-  } catch {
-    console.error("bench: dist/tcptools not found: run `deno task build` first");
-    return 1;
+  for (const binary of [TCPTOOLS, ...earlier ? [earlier] : []]) {
+    try {
+      Deno.statSync(binary);
+    } catch {
+      console.error(`bench: ${binary} not found: run \`deno task build\` first`);
+      return 1;
+    }
   }
 
-  // Every tool, then the peers: libbpf-tools tcplife and a bpftrace tcpconnect.
-  const rows: Row[] = TOOLS.map((tool) => ({
-    name: `tcptools ${tool.name}`,
-    command: [TCPTOOLS, tool.name],
-    pipedCommand: [TCPTOOLS, tool.name],
-    ready: "header",
-    perConnection: tool.ends.length,
-    printsAt: tool.printsAt,
-  }));
+  // Every tool (and its baseline build's), then the peers: libbpf-tools
+  // tcplife and a bpftrace tcpconnect.
+  const rows: Row[] = TOOLS.flatMap((tool) =>
+    [[TCPTOOLS, "tcptools"], ...earlier ? [[earlier, "baseline"]] : []].map(([binary, who]) => ({
+      name: `${who} ${tool.name}`,
+      command: [binary, tool.name],
+      pipedCommand: [binary, tool.name],
+      ready: "header" as const,
+      perConnection: tool.ends.length,
+      printsAt: tool.printsAt,
+    }))
+  );
   // The cost of the in-kernel --cgroup check (bpf/common.bpf.h, socket_in_scope),
   // which life makes at every state change: the root, which every socket passes.
   const cgroupRoot = cgroupV2Root();
