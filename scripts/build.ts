@@ -12,7 +12,14 @@
  */
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BtfType, generate, pascal, type Slot } from "./btf_codegen.ts";
+import {
+  type BtfType,
+  generate,
+  namesModule,
+  objectNames,
+  pascal,
+  type Slot,
+} from "./btf_codegen.ts";
 import { checkOldestGlibc, patchLibelf, SHIM_SONAME } from "./glibc_compat.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -91,6 +98,22 @@ for (const entry of [...Deno.readDirSync(bpfDir)].sort((a, b) => a.name.localeCo
       `  },`,
   );
 }
+
+/**
+ * Writes gen/names.ts, the names of every object's programs and maps as
+ * types (btf_codegen.ts), read from each object's own BTF.
+ */
+function writeObjectNames(tools: string[]): void {
+  const names = Object.fromEntries(tools.map((tool) => {
+    const object = join(genDir, `${tool}.bpf.o`);
+    const { types } = JSON.parse(run("bpftool", ["-j", "btf", "dump", "file", object])) as {
+      types: BtfType[];
+    };
+    return [tool, objectNames(types)];
+  }));
+  Deno.writeTextFileSync(join(genDir, "names.ts"), namesModule(names));
+}
+writeObjectNames(tools);
 
 /** The fstat shim libelf is redirected to (scripts/glibc_compat/fstat.c). */
 function buildShim(): Uint8Array {

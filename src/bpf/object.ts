@@ -7,8 +7,10 @@
  * @module
  */
 import { type ProgramGlobals, programs } from "../../gen/assets.ts";
+import type { CommonMapName, ObjectNames } from "../../gen/names.ts";
 import { cString, errno, libc } from "../ffi/libc.ts";
 import { libbpf } from "../ffi/embedded_libbpf.ts";
+import { OPEN_OPTS } from "../ffi/libbpf.ts";
 import { openCgroupV2Root } from "./cgroup_root.ts";
 import { BpfError, BpfUsageError } from "./errors.ts";
 import { openTracepoint } from "./tracepoint.ts";
@@ -22,21 +24,26 @@ const TRACEFS_SECTION = "tracepoint/";
 /** The names of the embedded programs (one per tool). */
 export type ProgramName = keyof typeof programs;
 
+/** A program of object `P`, by its function name (gen/names.ts). */
+export type ProgramOf<P extends ProgramName> = ObjectNames[P]["programs"];
+
+/**
+ * A map of object `P`, by name (gen/names.ts); the maps of bpf/common.bpf.h
+ * are also named where `P` is not yet known.
+ */
+export type MapOf<P extends ProgramName> = ObjectNames[P]["maps"] | CommonMapName;
+
 /** Options for {@linkcode BpfObject.open}. */
 export interface OpenOptions {
   /** BTF of the running kernel to relocate against; libbpf's default is /sys/kernel/btf/vmlinux. */
   btfPath?: string;
 }
 
-// struct bpf_object_open_opts (libbpf 1.x), up to and including btf_custom_path.
-const OPEN_OPTS_SIZE = 56;
-const OPEN_OPTS_BTF_CUSTOM_PATH = 48;
-
 /** A loaded (or about to be loaded) BPF object of program `P` and the links it owns. */
 export class BpfObject<P extends ProgramName = ProgramName> {
   #object: Deno.PointerObject | null;
   #links: Deno.PointerObject[] = [];
-  #programNames: string[] | undefined;
+  #programNames: ProgramOf<P>[] | undefined;
   readonly name: P;
   // libbpf reads the ELF image and the options lazily until load: keep them alive.
   #keepAlive: unknown[];
@@ -55,15 +62,15 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   static open<P extends ProgramName>(name: P, options: OpenOptions = {}): BpfObject<P> {
     const lib = libbpf();
     const image = Uint8Array.fromBase64(programs[name].object) as Uint8Array<ArrayBuffer>;
-    const opts = new Uint8Array(OPEN_OPTS_SIZE);
+    const opts = new Uint8Array(OPEN_OPTS.size);
     const view = new DataView(opts.buffer);
-    view.setBigUint64(0, BigInt(OPEN_OPTS_SIZE), true);
+    view.setBigUint64(0, BigInt(OPEN_OPTS.size), true);
     const keepAlive: unknown[] = [image, opts];
     if (options.btfPath !== undefined) {
       const path = cString(options.btfPath);
       keepAlive.push(path);
       view.setBigUint64(
-        OPEN_OPTS_BTF_CUSTOM_PATH,
+        OPEN_OPTS.btfCustomPath,
         BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(path))),
         true,
       );
@@ -82,7 +89,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   #maps = new Map<string, Deno.PointerObject>();
   #programHandles = new Map<string, Deno.PointerObject>();
 
-  #map(mapName: string): Deno.PointerObject {
+  #map(mapName: MapOf<P>): Deno.PointerObject {
     let map = this.#maps.get(mapName) ?? null;
     if (map !== null) return map;
     map = libbpf().bpf_object__find_map_by_name(this.#handle(), cString(mapName));
@@ -132,7 +139,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   /** Before load: sizes a map (e.g. a hash map's most entries). */
-  setMaxEntries(mapName: string, entries: number): void {
+  setMaxEntries(mapName: MapOf<P>, entries: number): void {
     const rc = libbpf().bpf_map__set_max_entries(this.#map(mapName), entries);
     if (rc < 0) throw new BpfError(`resize BPF map ${mapName}`, -rc);
   }
@@ -142,7 +149,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * as `fd` (libbpf dups it, and takes its type and sizes): e.g. a map the
    * user pinned.
    */
-  reuseMap(mapName: string, fd: number): void {
+  reuseMap(mapName: MapOf<P>, fd: number): void {
     const rc = libbpf().bpf_map__reuse_fd(this.#map(mapName), fd);
     if (rc < 0) throw new BpfError(`reuse a map as BPF map ${mapName}`, -rc);
   }
@@ -156,7 +163,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   /** Calls bpf_map__update_elem or bpf_map__lookup_elem (same arguments) on one entry. */
   #element(
     call: "bpf_map__update_elem" | "bpf_map__lookup_elem",
-    mapName: string,
+    mapName: MapOf<P>,
     key: Uint8Array<ArrayBuffer>,
     value: Uint8Array<ArrayBuffer>,
   ): number {
@@ -165,14 +172,14 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   /** Sets one entry of a loaded map. */
-  updateMap(mapName: string, key: Uint8Array<ArrayBuffer>, value: Uint8Array<ArrayBuffer>): void {
+  updateMap(mapName: MapOf<P>, key: Uint8Array<ArrayBuffer>, value: Uint8Array<ArrayBuffer>): void {
     const rc = this.#element("bpf_map__update_elem", mapName, key, value);
     if (rc < 0) throw new BpfError(`update BPF map ${mapName}`, -rc);
   }
 
   /** Reads one entry of a loaded map into `value`; false if the key is absent. */
   lookupMap(
-    mapName: string,
+    mapName: MapOf<P>,
     key: Uint8Array<ArrayBuffer>,
     value: Uint8Array<ArrayBuffer>,
   ): boolean {
@@ -188,7 +195,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * before, `value` is left as it was); false if the key was absent.
    */
   takeMapEntry(
-    mapName: string,
+    mapName: MapOf<P>,
     key: Uint8Array<ArrayBuffer>,
     value: Uint8Array<ArrayBuffer>,
   ): boolean {
@@ -209,14 +216,24 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     return true;
   }
 
+  /**
+   * A zeroed key and value of map `mapName`, of the sizes libbpf reads from
+   * the object (the C definition of the map's types).
+   */
+  entry(mapName: MapOf<P>): { key: Uint8Array<ArrayBuffer>; value: Uint8Array<ArrayBuffer> } {
+    const map = this.#map(mapName);
+    return {
+      key: new Uint8Array(libbpf().bpf_map__key_size(map)),
+      value: new Uint8Array(libbpf().bpf_map__value_size(map)),
+    };
+  }
+
   /** Every key and value of a loaded hash map (copies; the map may change meanwhile). */
-  *entries(
-    mapName: string,
-    keySize: number,
-    valueSize: number,
-  ): Generator<[Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]> {
+  *entries(mapName: MapOf<P>): Generator<[Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]> {
     const lib = libbpf();
     const map = this.#map(mapName);
+    const keySize = lib.bpf_map__key_size(map);
+    const valueSize = lib.bpf_map__value_size(map);
     let key: Uint8Array<ArrayBuffer> | null = null;
     for (;;) {
       const next = new Uint8Array(keySize);
@@ -230,7 +247,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   /** Sums a per-CPU u64 counter (e.g. the lost-events map) over all CPUs. */
-  sumPerCpu(mapName: string, index = 0): number {
+  sumPerCpu(mapName: MapOf<P>, index = 0): number {
     const cpus = libbpf().libbpf_num_possible_cpus();
     if (cpus < 0) throw new BpfError("count CPUs", -cpus);
     const values = new BigUint64Array(cpus);
@@ -240,20 +257,21 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   /** The file descriptor of a loaded map (owned by the object). */
-  mapFd(mapName: string): number {
+  mapFd(mapName: MapOf<P>): number {
     const fd = libbpf().bpf_map__fd(this.#map(mapName));
     if (fd < 0) throw new BpfError(`find BPF map ${mapName}`, -fd);
     return fd;
   }
 
   /** The names of the object's programs, in the object's order. */
-  programs(): string[] {
+  programs(): ProgramOf<P>[] {
     if (this.#programNames) return this.#programNames;
     const lib = libbpf();
-    const names: string[] = [];
+    const names: ProgramOf<P>[] = [];
     let program = lib.bpf_object__next_program(this.#handle(), null);
     while (program !== null) {
-      names.push(Deno.UnsafePointerView.getCString(lib.bpf_program__name(program)!));
+      const name = Deno.UnsafePointerView.getCString(lib.bpf_program__name(program)!);
+      names.push(name as ProgramOf<P>);
       program = lib.bpf_object__next_program(this.#handle(), program);
     }
     this.#programNames = names;
@@ -261,18 +279,18 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   /** Attaches a loaded program by its function name; the object owns the link. */
-  attach(programName: string): void {
+  attach(programName: ProgramOf<P>): void {
     const link = libbpf().bpf_program__attach(this.#program(programName));
     if (link === null) throw new BpfError(`attach BPF program ${programName}`, errno());
     this.#links.push(link);
   }
 
   /** The programs that load (all but those skipped with {@linkcode skipLoad}). */
-  #loadedPrograms(): string[] {
+  #loadedPrograms(): ProgramOf<P>[] {
     return this.programs().filter((name) => libbpf().bpf_program__autoload(this.#program(name)));
   }
 
-  #isCgroupProgram(name: string): boolean {
+  #isCgroupProgram(name: ProgramOf<P>): boolean {
     const type = libbpf().bpf_program__type(this.#program(name));
     return type === BPF_PROG_TYPE_SOCK_OPS || type === BPF_PROG_TYPE_CGROUP_SKB;
   }
@@ -310,7 +328,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * Fills a port filter map (PORT_FILTER_MAP in bpf/common.bpf.h: u16 port
    * keys, host order, u8 values) after load.
    */
-  fillPortFilter(mapName: string, ports: number[]): void {
+  fillPortFilter(mapName: MapOf<P>, ports: number[]): void {
     for (const port of ports) {
       this.updateMap(mapName, new Uint8Array(new Uint16Array([port]).buffer), new Uint8Array([1]));
     }
@@ -336,7 +354,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * when the process dies, and programs others attached stay). The link
    * holds the cgroup: the descriptor may be closed after.
    */
-  attachCgroup(programName: string, cgroupFd: number): void {
+  attachCgroup(programName: ProgramOf<P>, cgroupFd: number): void {
     const link = libbpf().bpf_program__attach_cgroup(this.#program(programName), cgroupFd);
     if (link === null) {
       throw new BpfError(`link BPF program ${programName} to the cgroup v2 root`, errno());
@@ -345,7 +363,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   }
 
   /** Leaves a program out of the load (it needs more privileges, or is not used). */
-  skipLoad(programName: string): void {
+  skipLoad(programName: ProgramOf<P>): void {
     const rc = libbpf().bpf_program__set_autoload(this.#program(programName), false);
     if (rc < 0) throw new BpfError(`skip BPF program ${programName}`, -rc);
   }
@@ -355,7 +373,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * "syscalls/sys_exit_accept4", through a perf event; the object owns the
    * link, and the link the perf event.
    */
-  attachTracepoint(programName: string, event: string): void {
+  attachTracepoint(programName: ProgramOf<P>, event: string): void {
     const program = this.#program(programName);
     const perfEvent = openTracepoint(event);
     const link = libbpf().bpf_program__attach_perf_event(program, perfEvent);
@@ -373,13 +391,13 @@ export class BpfObject<P extends ProgramName = ProgramName> {
    * per program and shows the count in the program's fdinfo (Linux 5.12+;
    * 0 where absent).
    */
-  missedRuns(programName: string): number {
+  missedRuns(programName: ProgramOf<P>): number {
     const info = Deno.readTextFileSync(`/proc/self/fdinfo/${this.#programFd(programName)}`);
     const match = /^recursion_misses:\s+(\d+)$/m.exec(info);
     return match ? Number(match[1]) : 0;
   }
 
-  #program(programName: string): Deno.PointerObject {
+  #program(programName: ProgramOf<P>): Deno.PointerObject {
     let program = this.#programHandles.get(programName) ?? null;
     if (program !== null) return program;
     program = libbpf().bpf_object__find_program_by_name(this.#handle(), cString(programName));
@@ -390,7 +408,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     return program;
   }
 
-  #programFd(programName: string): number {
+  #programFd(programName: ProgramOf<P>): number {
     const fd = libbpf().bpf_program__fd(this.#program(programName));
     if (fd < 0) throw new BpfError(`find BPF program ${programName}`, -fd);
     return fd;

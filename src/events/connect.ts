@@ -5,7 +5,6 @@
  * @module
  */
 import {
-  ConnectCountKeyRecordSize,
   ConnectOutcome,
   decodeConnectCountKeyRecord,
   decodeConnectEventRecord,
@@ -85,9 +84,6 @@ export interface ConnectCount {
   dport: number;
   count: number;
 }
-
-/** sizeof(struct connect_count_key), the key of the counters map. */
-export const connectCountKeySize = ConnectCountKeyRecordSize;
 
 /** Decodes a counters entry: its key and its u64 value. */
 export function decodeConnectCount(key: DataView, value: DataView): ConnectCount {

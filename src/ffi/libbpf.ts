@@ -66,6 +66,10 @@ export const libbpfSymbols = {
   bpf_map__reuse_fd: { parameters: ["pointer", "i32"], result: "i32" },
   /** int bpf_map__fd(const struct bpf_map *map); */
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
+  /** __u32 bpf_map__key_size(const struct bpf_map *map); */
+  bpf_map__key_size: { parameters: ["pointer"], result: "u32" },
+  /** __u32 bpf_map__value_size(const struct bpf_map *map); */
+  bpf_map__value_size: { parameters: ["pointer"], result: "u32" },
   /** int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries); */
   bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
   /** void *bpf_map__initial_value(struct bpf_map *map, size_t *psize); */
@@ -99,6 +103,13 @@ export const libbpfSymbols = {
     result: "i32",
   },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * struct bpf_object_open_opts (libbpf 1.x), up to and including
+ * btf_custom_path: its size (the first field, size_t sz) and where the path
+ * goes. libbpf takes a shorter struct than its own, never a longer one.
+ */
+export const OPEN_OPTS = { size: 56, btfCustomPath: 48 } as const;
 
 /** The opened libbpf. */
 export type Libbpf = Deno.DynamicLibrary<typeof libbpfSymbols>["symbols"];

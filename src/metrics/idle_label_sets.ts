@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { MetricsCountsRecordSize, MetricsKeyRecordSize } from "../../gen/metrics.ts";
 import type { BpfObject } from "../bpf/object.ts";
 
 const MAP = "label_sets";
@@ -38,7 +37,7 @@ export class IdleLabelSets {
     let removed = 0;
     const present = new Set<string>();
     // Read whole before anything leaves the map, which would upset the walk.
-    const entries = [...this.object.entries(MAP, MetricsKeyRecordSize, MetricsCountsRecordSize)];
+    const entries = [...this.object.entries(MAP)];
     for (const [key, value] of entries) {
       const id = key.join(",");
       const counts = value.join(",");

@@ -9,13 +9,11 @@ import {
   decodeMetricsCountsRecord,
   decodeMetricsKeyRecord,
   MetricsBoundUs,
-  MetricsCountsRecordSize,
   type MetricsKeyRecord,
-  MetricsKeyRecordSize,
   MetricsKind,
   MetricsSlot,
 } from "../../gen/metrics.ts";
-import type { BpfObject } from "../bpf/object.ts";
+import type { BpfObject, MapOf } from "../bpf/object.ts";
 import { OUTCOMES } from "../events/connect.ts";
 import { AF_INET } from "../events/record.ts";
 import { commLabel } from "../output/comm.ts";
@@ -87,18 +85,14 @@ export class TcpMetrics {
     readonly labels: readonly LabelName[] = [],
   ) {}
 
-  #slot(slot: number, map = "metric_values"): number {
+  #slot(slot: number, map: MapOf<"metrics"> = "metric_values"): number {
     return this.object.sumPerCpu(map, slot);
   }
 
   #labelSets(): LabelSet[] {
     const sets: LabelSet[] = [];
     for (
-      const [key, value] of this.object.entries(
-        "label_sets",
-        MetricsKeyRecordSize,
-        MetricsCountsRecordSize,
-      )
+      const [key, value] of this.object.entries("label_sets")
     ) {
       const counts = decodeMetricsCountsRecord(new DataView(value.buffer));
       sets.push({

@@ -102,9 +102,9 @@ export const accept = defineTool({
     listener_from_entry: listenerFromEntry(options) ? 1 : 0,
   }),
   skipLoad: (options) => [
-    ...(listenerFromEntry(options) ? [] : ["accept4_enter", "accept_enter"]),
+    ...(listenerFromEntry(options) ? [] : ["accept4_enter", "accept_enter"] as const),
     // Generates each new socket's cookie, which --json alone prints (Linux 5.12+).
-    ...(options.json ? [] : ["accept_cookie"]),
+    ...(options.json ? [] : ["accept_cookie"] as const),
   ],
   portFilters: (options) => ({ lports: options.port ?? [] }),
   decode: decodeAcceptEvent,

@@ -12,7 +12,6 @@
  */
 import {
   type ConnectCount,
-  connectCountKeySize,
   type ConnectEvent,
   decodeConnectCount,
   decodeConnectEvent,
@@ -143,7 +142,7 @@ export function countTable(counts: ConnectCount[], ipv6: boolean): string[] {
 }
 
 function countSummary(object: BpfObject<"connect">, ipv6: boolean): string[] {
-  const counts = [...object.entries("counts", connectCountKeySize, 8)].map(([key, value]) =>
+  const counts = [...object.entries("counts")].map(([key, value]) =>
     decodeConnectCount(new DataView(key.buffer), new DataView(value.buffer))
   );
   return countTable(counts, ipv6);
@@ -280,10 +279,10 @@ export const connect = defineTool({
   portFilters: (options) => ({ dports: options.port ?? [] }),
   // connect_syn (sock_ops) reports or counts each connect as its SYN leaves.
   skipLoad: (options) => [
-    ...(atAnswer(options) ? ["connect_syn"] : []),
+    ...(atAnswer(options) ? ["connect_syn"] as const : []),
     // connect_dns_query and connect_dns (cgroup skb) note the DNS queries
     // sockets send and copy the answers to them, for -d's QUERY column.
-    ...(options.dns ? [] : ["connect_dns", "connect_dns_query"]),
+    ...(options.dns ? [] : ["connect_dns", "connect_dns_query"] as const),
   ],
   decode: decodeRecord,
   output,

@@ -4,9 +4,9 @@
  * Prometheus text format at /metrics (--listen), or written to a file for
  * node_exporter's textfile collector (--textfile), or both.
  *
- * It is not a line-per-event tool: it shares their start (trace/attach.ts),
- * scope flags and self-reports, and has its own wait in place of the event
- * loop, since no event reaches user space.
+ * It is not a line-per-event tool: it runs in the session every run shares
+ * (trace/session.ts) with a loop of its own in place of the event loop,
+ * since no event reaches user space.
  *
  * @module
  */
@@ -19,11 +19,9 @@ import { type LabelName, LABELS, TcpMetrics } from "../metrics/tcp_metrics.ts";
 import { IdleLabelSets } from "../metrics/idle_label_sets.ts";
 import { Textfile } from "../metrics/textfile.ts";
 import { exposition } from "../output/exposition.ts";
-import { loadAndAttach, NO_EVENTS_RING_BYTES } from "../trace/attach.ts";
-import { checkEnvironment, EnvironmentError } from "../trace/environment.ts";
-import { Scope } from "../trace/scope.ts";
-import { SelfReports } from "../trace/self_reports.ts";
-import { onStopSignals } from "../trace/stop_signals.ts";
+import { NO_EVENTS_RING_BYTES } from "../trace/attach.ts";
+import { EnvironmentError } from "../trace/environment.ts";
+import { runSession, type Session } from "../trace/session.ts";
 import { SESSION_COUNTERS, SESSION_KERNEL } from "./_session_counters.ts";
 
 /** Flags of `tcptools metrics`. */
@@ -184,18 +182,11 @@ function openTextfile(path: string, failed: (error: unknown) => Error): Textfile
 }
 
 /** Runs `tcptools metrics` with `argv` until stopped; resolves to the exit status. */
-export async function runMetrics(argv: string[]): Promise<number> {
+export function runMetrics(argv: string[]): Promise<number> {
   const options = parseMetricsOptions(argv);
-  const tool = `tcptools ${metrics.name}`;
-  checkEnvironment();
-  const failedWrite = (error: unknown) => {
-    const why = error instanceof Error ? osMessage(error) : error;
-    return new EnvironmentError(`write ${options.textfile}: ${why}`);
-  };
-  using textfile = options.textfile ? openTextfile(options.textfile, failedWrite) : undefined;
-  using scope = Scope.open(options);
   const labels = options.label ?? [];
-  using object = loadAndAttach({
+  return runSession({
+    tool: `tcptools ${metrics.name}`,
     program: "metrics",
     globals: {
       label_comm: labels.includes("comm") ? 1 : 0,
@@ -205,13 +196,29 @@ export async function runMetrics(argv: string[]): Promise<number> {
     },
     mapSizes: { label_sets: options.label_limit },
     ringBytes: NO_EVENTS_RING_BYTES,
-  }, scope);
-  const reports = new SelfReports(tool, object, {
-    ...SESSION_COUNTERS,
-    label_overflow: (n, total) =>
-      `${n} connects, accepts or sessions counted without their labels (${total} in total): ` +
-      `the ${options.label_limit} label sets are full (--label-limit)`,
-  });
+    counters: {
+      ...SESSION_COUNTERS,
+      label_overflow: (n, total) =>
+        `${n} connects, accepts or sessions counted without their labels (${total} in total): ` +
+        `the ${options.label_limit} label sets are full (--label-limit)`,
+    },
+    scope: options,
+  }, (session) => serveMetrics(options, session));
+}
+
+/** The loop of `tcptools metrics`: serves and writes the kernel's counts until stopped. */
+async function serveMetrics(
+  options: MetricsOptions,
+  session: Session<"metrics">,
+): Promise<number> {
+  const tool = `tcptools ${metrics.name}`;
+  const { object, reports } = session;
+  const labels = options.label ?? [];
+  const failedWrite = (error: unknown) => {
+    const why = error instanceof Error ? osMessage(error) : error;
+    return new EnvironmentError(`write ${options.textfile}: ${why}`);
+  };
+  using textfile = options.textfile ? openTextfile(options.textfile, failedWrite) : undefined;
   const tcp = new TcpMetrics(object, labels);
   const idle = new IdleLabelSets(object, options.label_idle * 1000);
   const render = (openMetrics: boolean) => exposition(tcp.read(reports.totals()), openMetrics);
@@ -249,28 +256,17 @@ export async function runMetrics(argv: string[]): Promise<number> {
       written = true;
       timers.push(setInterval(rewrite, options.interval * 1000));
     }
-    let stop!: (status: number) => void;
-    const stopped = new Promise<number>((resolve) => stop = resolve);
-    // A stop sent earlier, even during start-up, is delivered here
-    // (stop_signals.ts); in command mode signals go to the command instead.
-    using _signals = scope.passesSignals ? undefined : onStopSignals(() => stop(0));
-    let failed: { error: unknown } | undefined;
-    scope.begin()?.then(stop, (error) => {
-      failed = { error }; // e.g. the command could not start
-      stop(1);
-    });
+    session.begin();
     // accept() failed for good (http_server.ts): the endpoint is gone, so is the tool.
     server?.failed.catch((error) => {
-      failed = { error: new EnvironmentError((error as Error).message) };
-      stop(1);
+      session.fail(new EnvironmentError((error as Error).message));
     });
-    const status = await stopped;
-    if (failed) throw failed.error;
+    const status = await session.stopped;
+    session.checkEnd();
     return status;
   } finally {
     for (const timer of timers) clearInterval(timer);
     await server?.close();
     if (written) rewrite(); // the file keeps the last counts
-    reports.final();
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import type { ProgramGlobals } from "../../gen/assets.ts";
-import type { BpfObject, ProgramName } from "../bpf/object.ts";
+import type { BpfObject, ProgramName, ProgramOf } from "../bpf/object.ts";
 import { monotonicToUnixOffsetUs } from "../bpf/kernel_clock.ts";
 import {
   addHistogramFlags,
@@ -18,6 +18,7 @@ import {
   type ScopeOptions,
 } from "../cli/args.ts";
 import { CommandParser } from "../cli/parser.ts";
+import type { MapValues } from "../trace/attach.ts";
 import type { CounterMessages } from "../trace/self_reports.ts";
 import type { Format } from "../output/format.ts";
 import { TimeColumns } from "../output/time_columns.ts";
@@ -70,15 +71,15 @@ export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
   /** The kernel it needs, named when loading or attaching fails (default: Linux 5.8+ with BTF). */
   kernel?: string;
   /** Programs of the object these options do not need: they are not loaded. */
-  skipLoad?(options: O): string[];
+  skipLoad?(options: O): ProgramOf<P>[];
   /** The object's `.rodata` globals for these options. */
   globals(options: O): ProgramGlobals[P];
   /** Port filter maps to fill: map name -> ports. */
-  portFilters?(options: O): Record<string, number[]>;
+  portFilters?(options: O): MapValues<P, number[]>;
   decode(record: DataView): E;
   output(options: O, clock: TimeColumns): Output<E, P>;
   /** Tool-specific counters of events that end unprinted, reported like lost events. */
-  unprinted?: CounterMessages;
+  unprinted?: CounterMessages<P>;
   /** Keep libbpf's own messages on stderr. */
   verbose?(options: O): boolean;
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ProgramGlobals } from "../../gen/assets.ts";
-import { BpfObject, type ProgramName } from "../bpf/object.ts";
+import { BpfObject, type MapOf, type ProgramName, type ProgramOf } from "../bpf/object.ts";
 import { showLibbpfLog } from "../ffi/embedded_libbpf.ts";
 import { btfPath, checkNetAdmin } from "./environment.ts";
 import type { Scope } from "./scope.ts";
@@ -28,17 +28,25 @@ const BATCH_BYTES = 64 * 1024;
  */
 export const NO_EVENTS_RING_BYTES = 4096;
 
+/** Something for some of the maps of object `P`, by map name. */
+export type MapValues<P extends ProgramName, T> = Partial<Record<MapOf<P>, T>>;
+
+/** The entries of `values`, with their map names typed. */
+function byMap<P extends ProgramName, T>(values: MapValues<P, T> = {}): [MapOf<P>, T][] {
+  return Object.entries(values) as [MapOf<P>, T][];
+}
+
 /** What loading a tool's object needs. */
 export interface AttachSpec<P extends ProgramName> {
   program: P;
   /** `.rodata` globals written before load (the rest keep their C values). */
   globals: ProgramGlobals[P];
   /** Port filter maps to fill after load: map name -> ports. */
-  portFilters?: Record<string, number[]>;
+  portFilters?: MapValues<P, number[]>;
   /** Maps sized before load: map name -> most entries. */
-  mapSizes?: Record<string, number>;
+  mapSizes?: MapValues<P, number>;
   /** Programs of the object not to load (not needed for these options). */
-  skipLoad?: string[];
+  skipLoad?: ProgramOf<P>[];
   /** Ring buffer size in bytes (a power of two, at least a page). */
   ringBytes: number;
   /** Keep libbpf's own messages on stderr. */
@@ -58,14 +66,14 @@ export function loadAndAttach<P extends ProgramName>(
   try {
     object.setGlobals({ ...spec.globals, ...scope.globals });
     object.setRingBuffer(spec.ringBytes, Math.min(spec.ringBytes / 2, BATCH_BYTES));
-    for (const [map, entries] of Object.entries(spec.mapSizes ?? {})) {
+    for (const [map, entries] of byMap(spec.mapSizes)) {
       object.setMaxEntries(map, entries);
     }
     for (const program of spec.skipLoad ?? []) object.skipLoad(program);
     if (object.attachesToCgroups()) checkNetAdmin();
     scope.reuseMaps(object);
     object.load();
-    for (const [map, ports] of Object.entries(spec.portFilters ?? {})) {
+    for (const [map, ports] of byMap(spec.portFilters)) {
       object.fillPortFilter(map, ports);
     }
     object.attachAll();

@@ -3,13 +3,13 @@
  * --hist`): the kernel counts each session or connect into a power-of-two
  * histogram (bpf/histogram.bpf.h) instead of sending an event, and this loop
  * prints the histograms, as bcc's latency tools do, every --interval and at
- * the end. It shares the tools' start (trace/attach.ts), scope flags and
- * self-reports; like `tcptools metrics` it has a wait of its own in place of
- * the event loop (trace/run.ts), since no event reaches user space.
+ * the end. It runs in the session every run shares (trace/session.ts), with
+ * a loop of its own in place of the event loop (trace/run.ts), since no
+ * event reaches user space.
  *
  * @module
  */
-import type { BpfObject, ProgramName } from "../bpf/object.ts";
+import type { BpfObject, MapOf, ProgramName } from "../bpf/object.ts";
 import {
   DEFAULT_HIST_LIMIT,
   type HistKeyName,
@@ -20,11 +20,9 @@ import { ArgumentError, type CommandParser } from "../cli/parser.ts";
 import { log2Histogram, log2Histograms, type SlotCounts } from "../output/histogram.ts";
 import { wallClock } from "../output/time_columns.ts";
 import { BatchWriter } from "../output/writer.ts";
-import { type AttachSpec, loadAndAttach, NO_EVENTS_RING_BYTES } from "./attach.ts";
-import { checkEnvironment } from "./environment.ts";
-import { Scope } from "./scope.ts";
-import { type CounterMessages, SelfReports } from "./self_reports.ts";
-import { onStopSignals } from "./stop_signals.ts";
+import { type AttachSpec, type MapValues, NO_EVENTS_RING_BYTES } from "./attach.ts";
+import type { CounterMessages } from "./self_reports.ts";
+import { runSession, type Session } from "./session.ts";
 
 /** One slot of one histogram: struct hist_key (bpf/histogram.h), as gen/<object>.ts decodes it. */
 export interface HistogramKey {
@@ -60,9 +58,9 @@ export interface HistogramSpec {
   counted: string;
 }
 
-/** sizeof(struct hist_key) and of its count. */
-const KEY_SIZE = 24;
-const COUNT_SIZE = 8;
+/** The objects that count histograms (bpf/histogram.bpf.h): those with its map `hists`. */
+type HistogramProgram = { [K in ProgramName]: "hists" extends MapOf<K> ? K : never }[ProgramName];
+
 /** bcc's histograms have this many slots: every 64-bit value has one. */
 const SLOTS = 65;
 /** How long a stop may take to print the histograms before the process just exits. */
@@ -159,7 +157,7 @@ export class HistogramCounts {
     const count = (value: Uint8Array<ArrayBuffer>) =>
       Number(new DataView(value.buffer).getBigUint64(0, true));
     // Read whole before anything leaves the map, which would upset the walk.
-    for (const [key, value] of [...this.object.entries("hists", KEY_SIZE, COUNT_SIZE)]) {
+    for (const [key, value] of [...this.object.entries("hists")]) {
       const id = key.join(",");
       const before = this.#seen.get(id) ?? 0;
       if (count(value) > before) {
@@ -204,26 +202,36 @@ export interface HistogramRun<P extends ProgramName> extends Omit<AttachSpec<P>,
 }
 
 /** Counts in the kernel and prints histograms until stopped; resolves to the exit status. */
-export async function traceHistograms<P extends ProgramName>(
+export function traceHistograms<P extends ProgramName>(
   run: HistogramRun<P>,
+): Promise<number> {
+  const { histogram, options } = run;
+  const slots: MapValues<HistogramProgram, number> = { hists: options.hist_limit };
+  return runSession({
+    ...run,
+    ringBytes: NO_EVENTS_RING_BYTES,
+    mapSizes: { ...run.mapSizes, ...slots } as MapValues<P, number>,
+    counters: {
+      ...run.unprinted,
+      hist_overflow: (n, total) =>
+        `${n} ${histogram.counted} not counted (${total} in total): ` +
+        `the ${options.hist_limit} histogram slots are full (--hist-limit)`,
+    },
+    // The lines are histograms, no events: a stop that cannot print them
+    // says only what was lost.
+    graceMs: STOP_GRACE_MS,
+  }, (session) => printHistograms(run, session));
+}
+
+/** The loop of a histogram run: prints the kernel's counts every --interval and at the end. */
+async function printHistograms<P extends ProgramName>(
+  run: HistogramRun<P>,
+  session: Session<P>,
 ): Promise<number> {
   const { histogram, options } = run;
   const [, kind] = kindOf(histogram, options);
   const unit = kind.counts === "bytes" ? "bytes" : options.milliseconds ? "msecs" : "usecs";
-  checkEnvironment();
-  using scope = Scope.open(run.scope);
-  using object = loadAndAttach({
-    ...run,
-    ringBytes: NO_EVENTS_RING_BYTES,
-    mapSizes: { ...run.mapSizes, hists: options.hist_limit },
-  }, scope);
-  const reports = new SelfReports(run.tool, object, {
-    ...run.unprinted,
-    hist_overflow: (n, total) =>
-      `${n} ${histogram.counted} not counted (${total} in total): ` +
-      `the ${options.hist_limit} histogram slots are full (--hist-limit)`,
-  });
-  const counts = new HistogramCounts(object, histogram.decodeKey, options.hist_by);
+  const counts = new HistogramCounts(session.object, histogram.decodeKey, options.hist_by);
   const out = new BatchWriter();
   const print = async (forgetIdle: boolean) => {
     out.push("");
@@ -232,52 +240,26 @@ export async function traceHistograms<P extends ProgramName>(
     for (const line of lines) out.push(line);
     await out.flush();
   };
-
-  let stop!: (status: number) => void;
-  const stopped = new Promise<number>((resolve) => stop = resolve);
-  let ended = false;
-  const stopNow = (status = 0) => {
-    stop(status);
-    // If stdout is a pipe nobody reads, the last print never ends: leave
-    // anyway, with what was lost said on stderr (the lines are histograms,
-    // no events: not counted).
-    Deno.unrefTimer(setTimeout(() => {
-      if (ended) return;
-      reports.final();
-      scope[Symbol.dispose](); // the command's cgroup
-      Deno.exit(status);
-    }, STOP_GRACE_MS));
-  };
-  // A stop sent earlier, even during start-up, is delivered here
-  // (stop_signals.ts); in command mode signals go to the command instead.
-  using _signals = scope.passesSignals ? undefined : onStopSignals(() => stopNow());
-  using _reports = reports.poll();
+  using _reports = session.reports.poll();
   let tick: ReturnType<typeof setTimeout> | undefined;
   try {
     out.push(`Tracing ${kind.what}... Hit Ctrl-C to end.`);
     await out.flush();
-    let failed: { error: unknown } | undefined;
-    scope.begin()?.then(stopNow, (error) => {
-      failed = { error }; // e.g. the command could not start
-      stop(1);
-    });
+    session.begin();
     // Without --interval, the one print is at the end.
     const interval = options.interval;
     const nextPrint = () =>
-      interval === undefined ? stopped : new Promise<undefined>((resolve) => {
+      interval === undefined ? session.stopped : new Promise<undefined>((resolve) => {
         tick = setTimeout(() => resolve(undefined), interval * 1000);
       });
     let status: number | undefined;
-    while ((status = await Promise.race([stopped, nextPrint()])) === undefined) await print(true);
-    if (failed) throw failed.error;
+    while ((status = await Promise.race([session.stopped, nextPrint()])) === undefined) {
+      await print(true);
+    }
+    session.checkEnd();
     await print(false);
     return status;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
-    return 0; // the reader of stdout went away (e.g. `| head`): a normal end
   } finally {
     clearTimeout(tick);
-    ended = true;
-    reports.final();
   }
 }

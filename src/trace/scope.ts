@@ -8,7 +8,7 @@
  */
 import { BpfError } from "../bpf/errors.ts";
 import type { ProgramGlobals } from "../../gen/assets.ts";
-import type { BpfObject, ProgramName } from "../bpf/object.ts";
+import type { BpfObject, MapOf, ProgramName } from "../bpf/object.ts";
 import { NotPinnedError, openPinnedMap, type PinnedMap } from "../bpf/pinned_map.ts";
 import type { ScopeOptions } from "../cli/args.ts";
 import { UsageError } from "../cli/errors.ts";
@@ -35,33 +35,34 @@ export type ScopeGlobals = Required<
   >
 >;
 
-/** Opens a pinned map for --cgroupmap/--mntnsmap; a usage error if it is not one bcc would take. */
-function openKeyMap(flag: string, path: string): PinnedMap {
-  let map: PinnedMap;
+/** A map of --cgroupmap or --mntnsmap, and how the user named it. */
+interface KeyMap {
+  flag: string;
+  path: string;
+  map: PinnedMap;
+}
+
+/** Opens a pinned map for --cgroupmap/--mntnsmap; a usage error if there is none. */
+function openKeyMap(flag: string, path: string): KeyMap {
   try {
-    map = openPinnedMap(path);
+    return { flag, path, map: openPinnedMap(path) };
   } catch (error) {
     if (!(error instanceof BpfError || error instanceof NotPinnedError)) throw error;
     throw new UsageError(`${flag}: ${error.message}`);
   }
-  if ((map.type !== BPF_MAP_TYPE_HASH && map.type !== BPF_MAP_TYPE_LRU_HASH) || map.keySize !== 8) {
-    map[Symbol.dispose]();
-    throw new UsageError(`${flag}: ${path} is not a hash map with 8-byte keys`);
-  }
-  return map;
 }
 
 /** The scope of one run. */
 export class Scope {
   readonly globals: ScopeGlobals;
-  readonly #maps: Record<string, PinnedMap>;
+  readonly #maps: Partial<Record<MapOf<ProgramName>, KeyMap>>;
   readonly #command: TracedCommand | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #deadline = Infinity;
 
   private constructor(
     readonly options: ScopeOptions,
-    maps: Record<string, PinnedMap>,
+    maps: Partial<Record<MapOf<ProgramName>, KeyMap>>,
     command: TracedCommand | undefined,
   ) {
     this.#maps = maps;
@@ -83,21 +84,34 @@ export class Scope {
     if (options.command && options.duration !== undefined) {
       throw new UsageError("--duration is not allowed with a command (it ends with the command)");
     }
-    const maps: Record<string, PinnedMap> = {};
+    const maps: Partial<Record<MapOf<ProgramName>, KeyMap>> = {};
     try {
       if (options.cgroupmap) maps.cgroupmap = openKeyMap("--cgroupmap", options.cgroupmap);
       if (options.mntnsmap) maps.mntnsmap = openKeyMap("--mntnsmap", options.mntnsmap);
       const command = options.command ? new TracedCommand(options.command) : undefined;
       return new Scope(options, maps, command);
     } catch (error) {
-      for (const map of Object.values(maps)) map[Symbol.dispose]();
+      for (const { map } of Object.values(maps)) map[Symbol.dispose]();
       throw error;
     }
   }
 
-  /** Before load: the object's scope maps become the pinned ones. */
+  /**
+   * Before load: the object's scope maps become the pinned ones; a usage
+   * error for one that is not what bcc would take (a hash map with the
+   * object's key type).
+   */
   reuseMaps(object: BpfObject): void {
-    for (const [name, map] of Object.entries(this.#maps)) object.reuseMap(name, map.fd);
+    for (const [name, { flag, path, map }] of Object.entries(this.#maps)) {
+      const keySize = object.entry(name as MapOf<ProgramName>).key.byteLength;
+      if (
+        (map.type !== BPF_MAP_TYPE_HASH && map.type !== BPF_MAP_TYPE_LRU_HASH) ||
+        map.keySize !== keySize
+      ) {
+        throw new UsageError(`${flag}: ${path} is not a hash map with ${keySize}-byte keys`);
+      }
+      object.reuseMap(name as MapOf<ProgramName>, map.fd);
+    }
   }
 
   /** In command mode, signals to tcptools go to the command instead of stopping the run. */
@@ -135,7 +149,7 @@ export class Scope {
 
   [Symbol.dispose](): void {
     clearTimeout(this.#timer);
-    for (const map of Object.values(this.#maps)) map[Symbol.dispose]();
+    for (const { map } of Object.values(this.#maps)) map[Symbol.dispose]();
     this.#command?.[Symbol.dispose]();
     this.#command?.cgroup[Symbol.dispose]();
   }

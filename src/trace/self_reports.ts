@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { BpfObject } from "../bpf/object.ts";
+import type { BpfObject, MapOf, ProgramName } from "../bpf/object.ts";
 
 /**
  * How a counter is reported: a loss, the message for `n` new and `total`,
@@ -15,8 +15,10 @@ import type { BpfObject } from "../bpf/object.ts";
  */
 export type CounterMessage = ((n: number, total: number) => string) | null;
 
-/** Per-CPU counter map name -> how it is reported. */
-export type CounterMessages = Record<string, CounterMessage>;
+/** Per-CPU counter map name (of object `P`) -> how it is reported. */
+export type CounterMessages<P extends ProgramName = ProgramName> = Partial<
+  Record<MapOf<P>, CounterMessage>
+>;
 
 const encoder = new TextEncoder();
 
@@ -48,7 +50,9 @@ export class SelfReports {
   /** The current totals: each counter map by name, and `skipped_hits`. */
   totals(): Record<string, number> {
     const totals: Record<string, number> = {};
-    for (const map of Object.keys(this.#messages)) totals[map] = this.object.sumPerCpu(map);
+    for (const map of Object.keys(this.#messages) as MapOf<ProgramName>[]) {
+      totals[map] = this.object.sumPerCpu(map);
+    }
     totals.skipped_hits = Math.max(0, this.object.unrescuedMisses());
     return totals;
   }
