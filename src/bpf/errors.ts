@@ -11,12 +11,18 @@ export class BpfError extends Error {
   readonly code: number;
   /** What was being done, e.g. "load BPF object life". */
   readonly operation: string;
+  /**
+   * The kernel hook an attach failed at: the program's section name, so the
+   * message names what the kernel lacks, whichever options chose the programs.
+   */
+  readonly hook?: string;
 
-  constructor(operation: string, code: number) {
+  constructor(operation: string, code: number, hook?: string) {
     super(`${operation}: ${errorText(code)}`);
     this.name = "BpfError";
     this.operation = operation;
     this.code = code;
+    this.hook = hook;
   }
 }
 

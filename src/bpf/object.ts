@@ -278,10 +278,22 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     return names;
   }
 
+  /**
+   * The kernel hook a program attaches to: its section name, e.g.
+   * "tp_btf/inet_sock_set_state" or "tracepoint/syscalls/sys_exit_accept4".
+   */
+  hookOf(programName: ProgramOf<P>): string {
+    return Deno.UnsafePointerView.getCString(
+      libbpf().bpf_program__section_name(this.#program(programName))!,
+    );
+  }
+
   /** Attaches a loaded program by its function name; the object owns the link. */
   attach(programName: ProgramOf<P>): void {
     const link = libbpf().bpf_program__attach(this.#program(programName));
-    if (link === null) throw new BpfError(`attach BPF program ${programName}`, errno());
+    if (link === null) {
+      throw new BpfError(`attach BPF program ${programName}`, errno(), this.hookOf(programName));
+    }
     this.#links.push(link);
   }
 
@@ -311,9 +323,7 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     for (const name of programs.filter((name) => !this.#isCgroupProgram(name))) {
       // A tracefs event (syscalls:*) is attached through a perf event of our
       // own, so that tracefs need not be mounted (tracepoint.ts).
-      const section = Deno.UnsafePointerView.getCString(
-        libbpf().bpf_program__section_name(this.#program(name))!,
-      );
+      const section = this.hookOf(name);
       if (section.startsWith(TRACEFS_SECTION)) {
         this.attachTracepoint(name, section.slice(TRACEFS_SECTION.length));
       } else this.attach(name);
@@ -357,7 +367,11 @@ export class BpfObject<P extends ProgramName = ProgramName> {
   attachCgroup(programName: ProgramOf<P>, cgroupFd: number): void {
     const link = libbpf().bpf_program__attach_cgroup(this.#program(programName), cgroupFd);
     if (link === null) {
-      throw new BpfError(`link BPF program ${programName} to the cgroup v2 root`, errno());
+      throw new BpfError(
+        `link BPF program ${programName} to the cgroup v2 root`,
+        errno(),
+        this.hookOf(programName),
+      );
     }
     this.#links.push(link);
   }
@@ -380,7 +394,11 @@ export class BpfObject<P extends ProgramName = ProgramName> {
     if (link === null) {
       const code = errno();
       libc().close(perfEvent);
-      throw new BpfError(`attach BPF program ${programName} to ${event}`, code);
+      throw new BpfError(
+        `attach BPF program ${programName} to ${event}`,
+        code,
+        this.hookOf(programName),
+      );
     }
     this.#links.push(link);
   }

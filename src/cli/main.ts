@@ -49,7 +49,7 @@ function hint(error: BpfError, tool: Command | undefined): string {
   if (error.operation.startsWith("attach")) {
     return refused
       ? "the kernel refused to attach to the tracepoint: run as root (kernel lockdown may forbid tracing)"
-      : `cannot attach to ${tool?.hooks ?? "the tracepoint"}: needs ${kernel}`;
+      : `cannot attach to ${error.hook ?? "the tracepoint"}: needs ${kernel}`;
   }
   if (error.operation.startsWith("load")) {
     if (refused) {

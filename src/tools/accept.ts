@@ -94,7 +94,6 @@ export const accept = defineTool({
   ends: ["passive"],
   printsAt: "open",
   program: "accept",
-  hooks: "the syscalls:sys_exit_accept and sys_exit_accept4 tracepoints",
   globals: (options: AcceptOptions) => ({
     ...args.pidAndFamilyGlobals(options),
     filter_lport: options.port ? 1 : 0,

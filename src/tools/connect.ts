@@ -48,12 +48,11 @@ export interface ConnectOptions {
 export const CONNECT_BANNER = "Tracing connect ... Hit Ctrl-C to end";
 
 /**
- * The BPF object connect and connlat both load: its kernel hooks, and the end
+ * The BPF object connect and connlat both load, and the end
  * of a connection its events are on.
  */
 export const CONNECT_OBJECT = {
   program: "connect",
-  hooks: "the sock:inet_sock_set_state tracepoint",
   ends: ["active"],
   printsAt: "open",
 } as const;

@@ -114,7 +114,6 @@ export const life = defineTool({
   ends: ["active", "passive"],
   printsAt: "close",
   program: "life",
-  hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
   kernel: SESSION_KERNEL,
   globals: (options: LifeOptions) => ({
     ...args.pidAndFamilyGlobals(options),

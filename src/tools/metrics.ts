@@ -92,7 +92,6 @@ export const metrics = {
       "count what make test does; exit with its status",
     ],
   ] as [string, string][],
-  hooks: "the sock:inet_sock_set_state and syscalls:sys_exit_accept{,4} tracepoints",
   kernel: SESSION_KERNEL,
   flags(parser: CommandParser): void {
     parser.option(["--listen"], {

@@ -25,8 +25,6 @@ export interface Command {
   name: string;
   /** Its line in `tcptools --help`. */
   summary: string;
-  /** The kernel hooks it attaches to, named in the error when attaching fails. */
-  hooks: string;
   /** The kernel it needs, named when loading or attaching fails (default: Linux 5.8+ with BTF). */
   kernel?: string;
   /** Runs it with `argv`; resolves to the exit status. */

@@ -66,8 +66,6 @@ export interface Tool<O extends CommonOptions, E, P extends ProgramName> {
   printsAt: "open" | "close";
   /** The embedded BPF object it loads. */
   program: P;
-  /** The kernel hooks it attaches to, named in the error when attaching fails. */
-  hooks: string;
   /** The kernel it needs, named when loading or attaching fails (default: Linux 5.8+ with BTF). */
   kernel?: string;
   /** Programs of the object these options do not need: they are not loaded. */
