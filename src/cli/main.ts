@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { manuals } from "../../gen/manuals.ts";
 import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
 import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
 import { BatchWriter, OutputError } from "../output/writer.ts";
@@ -25,7 +26,9 @@ options:
   -h, --help     show this help message and exit
   -V, --version  show the version and exit
 
-Run 'tcptools <command> --help' for the options of a command.
+Run 'tcptools <command> --help' for the options of a command,
+'tcptools help <command>' for its manual, and 'tcptools help common'
+for what every command shares.
 `;
 
 function hint(error: BpfError, tool: Command | undefined): string {
@@ -98,6 +101,27 @@ async function print(text: string): Promise<void> {
   }
 }
 
+/**
+ * `tcptools help [name]`: the list of commands, or a manual (docs/<name>.md,
+ * embedded by the build: a command's, or `common`) as it is: Markdown reads
+ * as plain text, and what is printed is then the file, byte for byte.
+ */
+async function help(args: string[]): Promise<number> {
+  if (args.length === 0 || (args.length === 1 && ["-h", "--help"].includes(args[0]))) {
+    await print(HELP);
+    return 0;
+  }
+  const manual = args.length === 1 ? manuals.get(args[0]) : undefined;
+  if (manual === undefined) {
+    const names = [...manuals.keys()].join(", ");
+    const line = `tcptools help: error: no manual for '${args.join(" ")}' (manuals: ${names})\n`;
+    Deno.stderr.writeSync(new TextEncoder().encode(line));
+    return 2;
+  }
+  await print(manual);
+  return 0;
+}
+
 /** Runs tcptools with `argv` (without the program name); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -116,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
       await print(`tcptools ${VERSION}\n`);
       return 0;
     }
+    if (command === "help") return await help(rest);
     if (tool === undefined) throw new UsageError(`unknown command '${command}'`);
     return await tool.run(rest);
   } catch (error) {
