@@ -4,15 +4,17 @@
  *
  * @module
  */
-import { libc } from "../ffi/libc.ts";
+import { libc, TIMESPEC } from "../ffi/libc.ts";
 
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 
 function nowUs(clock: number): number {
-  const ts = new BigInt64Array(2); // struct timespec { tv_sec; tv_nsec; }
+  const ts = new Uint8Array(TIMESPEC.size);
   libc().clock_gettime(clock, ts);
-  return Number(ts[0]) * 1e6 + Math.floor(Number(ts[1]) / 1000);
+  const view = new DataView(ts.buffer);
+  const [sec, nsec] = [TIMESPEC.sec, TIMESPEC.nsec].map((at) => Number(view.getBigInt64(at, true)));
+  return sec * 1e6 + Math.floor(nsec / 1000);
 }
 
 /** Microseconds to add to a monotonic timestamp to get Unix time. */

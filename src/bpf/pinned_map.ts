@@ -4,14 +4,10 @@
  *
  * @module
  */
-import { cString, libc } from "../ffi/libc.ts";
+import { cString, libc, STATFS } from "../ffi/libc.ts";
 import { libbpf } from "../ffi/embedded_libbpf.ts";
+import { BPF_MAP_INFO } from "../ffi/libbpf.ts";
 import { BpfError } from "./errors.ts";
-
-// struct bpf_map_info (include/uapi/linux/bpf.h): type, id, key_size, ... (u32 each).
-const INFO_SIZE = 80;
-const INFO_TYPE = 0;
-const INFO_KEY_SIZE = 8;
 
 /** An open pinned map; closed when disposed. */
 export interface PinnedMap {
@@ -31,8 +27,6 @@ export class NotPinnedError extends Error {
 }
 
 const BPF_FS_MAGIC = 0xcafe4a11; // include/uapi/linux/magic.h
-// struct statfs (x86-64): f_type is the first field, a long; 120 bytes in all.
-const STATFS_SIZE = 120;
 
 /**
  * Whether `path` (a link followed, as the kernel's BPF_OBJ_GET does) is on a
@@ -40,9 +34,9 @@ const STATFS_SIZE = 120;
  * opening it then says so).
  */
 function elsewhereThanBpffs(path: string): boolean {
-  const buffer = new BigInt64Array(STATFS_SIZE / 8);
-  if (libc().statfs(cString(path), new Uint8Array(buffer.buffer)) < 0) return false;
-  return Number(buffer[0]) !== BPF_FS_MAGIC;
+  const buffer = new Uint8Array(STATFS.size);
+  if (libc().statfs(cString(path), buffer) < 0) return false;
+  return Number(new DataView(buffer.buffer).getBigInt64(STATFS.type, true)) !== BPF_FS_MAGIC;
 }
 
 /**
@@ -55,8 +49,8 @@ export function openPinnedMap(path: string): PinnedMap {
   const lib = libbpf();
   const fd = lib.bpf_obj_get(cString(path));
   if (fd < 0) throw new BpfError(`open pinned BPF map ${path}`, -fd);
-  const info = new Uint8Array(INFO_SIZE);
-  const length = new Uint32Array([INFO_SIZE]);
+  const info = new Uint8Array(BPF_MAP_INFO.size);
+  const length = new Uint32Array([BPF_MAP_INFO.size]);
   const rc = lib.bpf_obj_get_info_by_fd(fd, info, new Uint8Array(length.buffer));
   if (rc < 0) {
     libc().close(fd);
@@ -65,8 +59,8 @@ export function openPinnedMap(path: string): PinnedMap {
   const view = new DataView(info.buffer);
   return {
     fd,
-    type: view.getUint32(INFO_TYPE, true),
-    keySize: view.getUint32(INFO_KEY_SIZE, true),
+    type: view.getUint32(BPF_MAP_INFO.type, true),
+    keySize: view.getUint32(BPF_MAP_INFO.keySize, true),
     [Symbol.dispose]: () => libc().close(fd),
   };
 }

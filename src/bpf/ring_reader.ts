@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { errno, libc } from "../ffi/libc.ts";
+import { EPOLL_EVENT, errno, libc, SIGSET } from "../ffi/libc.ts";
 import { BpfError } from "./errors.ts";
 
 const EPOLL_CLOEXEC = 0x80000;
@@ -24,7 +24,6 @@ const EPOLLET = 0x80000000;
 const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
 const EINTR = 4;
-const EPOLL_EVENT_SIZE = 12; // struct epoll_event is packed on x86-64
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
 const MAP_SHARED = 0x1;
@@ -34,8 +33,8 @@ const SC_PAGESIZE = 30;
 const BPF_RINGBUF_BUSY_BIT = 0x80000000;
 const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
 const BPF_RINGBUF_HDR_SZ = 8;
-/** An empty sigset_t (1024 bits). */
-const NO_SIGNALS = new Uint8Array(128);
+/** An empty sigset_t. */
+const NO_SIGNALS = new Uint8Array(SIGSET.size);
 
 /**
  * How a wait ended: the kernel woke the reader, the time-out passed,
@@ -68,7 +67,7 @@ export class RingReader {
   #words!: Uint32Array;
   #epoll = -1;
   #wake = -1;
-  #events = new Uint8Array(EPOLL_EVENT_SIZE * 2);
+  #events = new Uint8Array(EPOLL_EVENT.size * 2);
   #interrupted = false;
   #closed = false;
 
@@ -118,8 +117,8 @@ export class RingReader {
   }
 
   #watch(fd: number, events: number): void {
-    const event = new Uint8Array(EPOLL_EVENT_SIZE);
-    new DataView(event.buffer).setUint32(0, events, true);
+    const event = new Uint8Array(EPOLL_EVENT.size);
+    new DataView(event.buffer).setUint32(EPOLL_EVENT.events, events, true);
     this.#checked("watch ring buffer", libc().epoll_ctl(this.#epoll, EPOLL_CTL_ADD, fd, event));
   }
 

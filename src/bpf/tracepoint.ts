@@ -9,14 +9,13 @@
  *
  * @module
  */
-import { errno, libc, SYS } from "../ffi/libc.ts";
+import { errno, libc, PERF_EVENT_ATTR, SYS } from "../ffi/libc.ts";
 import { BpfError, Errno } from "./errors.ts";
 import { mountsOf, withDetachedMount } from "./mounts.ts";
 
 // include/uapi/linux/perf_event.h
 const PERF_TYPE_TRACEPOINT = 2;
 const PERF_FLAG_FD_CLOEXEC = 8n;
-const PERF_ATTR_SIZE = 128; // PERF_ATTR_SIZE_VER7; the kernel zero-extends older sizes
 
 /** Reads `<root>/events/<event>/id`; undefined if the event is not there. */
 function readId(root: string, event: string): number | undefined {
@@ -53,11 +52,11 @@ export function tracepointId(event: string): number {
  * Returns the perf event's descriptor; the caller owns it.
  */
 export function openTracepoint(event: string): number {
-  const attr = new Uint8Array(PERF_ATTR_SIZE);
+  const attr = new Uint8Array(PERF_EVENT_ATTR.size);
   const view = new DataView(attr.buffer);
-  view.setUint32(0, PERF_TYPE_TRACEPOINT, true); // type
-  view.setUint32(4, PERF_ATTR_SIZE, true); // size
-  view.setBigUint64(8, BigInt(tracepointId(event)), true); // config
+  view.setUint32(PERF_EVENT_ATTR.type, PERF_TYPE_TRACEPOINT, true);
+  view.setUint32(PERF_EVENT_ATTR.sizeField, PERF_EVENT_ATTR.size, true);
+  view.setBigUint64(PERF_EVENT_ATTR.config, BigInt(tracepointId(event)), true);
   const fd = Number(
     libc().perf_event_open(SYS.perf_event_open, attr, -1n, 0n, -1n, PERF_FLAG_FD_CLOEXEC),
   );

@@ -111,6 +111,12 @@ export const libbpfSymbols = {
  */
 export const OPEN_OPTS = { size: 56, btfCustomPath: 48 } as const;
 
+/**
+ * struct bpf_map_info (include/uapi/linux/bpf.h), the prefix tcptools
+ * reads: u32 type, id, key_size, value_size, ... The kernel fills what fits.
+ */
+export const BPF_MAP_INFO = { size: 80, type: 0, keySize: 8 } as const;
+
 /** The opened libbpf. */
 export type Libbpf = Deno.DynamicLibrary<typeof libbpfSymbols>["symbols"];
 

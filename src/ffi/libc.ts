@@ -105,6 +105,28 @@ export const libcSymbols = {
 /** x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const SYS = { perf_event_open: 298n } as const;
 
+/*
+ * The layouts of the C structs these calls take (x86-64 glibc and kernel
+ * ABI), each declared here once: byte sizes and the offsets of the fields
+ * tcptools reads or writes.
+ */
+
+/** struct pollfd { int fd; short events; short revents; } */
+export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
+/** struct epoll_event { u32 events; u64 data; }, packed on x86-64 (__EPOLL_PACKED). */
+export const EPOLL_EVENT = { size: 12, events: 0 } as const;
+/** sigset_t as glibc declares it: 1024 bits, signal n at bit n - 1. */
+export const SIGSET = { size: 128 } as const;
+/** struct timespec { time_t tv_sec; long tv_nsec; } */
+export const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
+/** struct statfs: `long f_type` first. */
+export const STATFS = { size: 120, type: 0 } as const;
+/**
+ * struct perf_event_attr as of PERF_ATTR_SIZE_VER7 (the kernel zero-extends
+ * older sizes): u32 type, u32 size, u64 config first.
+ */
+export const PERF_EVENT_ATTR = { size: 128, type: 0, sizeField: 4, config: 8 } as const;
+
 /** The opened libc. */
 export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
 

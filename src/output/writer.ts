@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { libc } from "../ffi/libc.ts";
+import { libc, POLLFD } from "../ffi/libc.ts";
 
 const encoder = new TextEncoder();
 
@@ -48,7 +48,7 @@ export class BatchWriter {
   #unwritten: Uint8Array = new Uint8Array(0);
   #out: Sink;
   #fd: number;
-  #pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+  #pollfd = new Uint8Array(POLLFD.size);
   /** The last bytes written, newest last, at most about PIPE_MAX_BYTES. */
   #recent: Uint8Array[] = [];
   #recentBytes = 0;
@@ -133,11 +133,11 @@ export class BatchWriter {
   /** True if a write of CHUNK_BYTES would not block (or would fail at once). */
   #writable(): boolean {
     const view = new DataView(this.#pollfd.buffer);
-    view.setInt32(0, this.#fd, true);
-    view.setInt16(4, POLLOUT, true);
-    view.setInt16(6, 0, true);
+    view.setInt32(POLLFD.fd, this.#fd, true);
+    view.setInt16(POLLFD.events, POLLOUT, true);
+    view.setInt16(POLLFD.revents, 0, true);
     if (libc().poll(this.#pollfd, 1n, 0) !== 1) return false;
-    return (view.getInt16(6, true) & (POLLOUT | POLLERR | POLLHUP)) !== 0;
+    return (view.getInt16(POLLFD.revents, true) & (POLLOUT | POLLERR | POLLHUP)) !== 0;
   }
 
   /**

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { libc } from "../ffi/libc.ts";
+import { libc, SIGSET } from "../ffi/libc.ts";
 
 /** The signals that stop a trace (or, in command mode, are passed to the command). */
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const satisfies Deno.Signal[];
@@ -28,7 +28,7 @@ const SIG_UNBLOCK = 1;
  * handler turns it into a listener call either way.
  */
 function unblockStopSignals(): void {
-  const set = new BigUint64Array(16); // sigset_t: 1024 bits; signal n is bit n - 1
+  const set = new BigUint64Array(SIGSET.size / 8); // signal n is bit n - 1
   for (const signal of STOP_SIGNALS) set[0] |= 1n << BigInt(SIGNAL_NUMBERS[signal] - 1);
   libc().sigprocmask(SIG_UNBLOCK, set, null);
 }
