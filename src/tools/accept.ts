@@ -4,12 +4,35 @@
  *
  * @module
  */
-import { type AcceptEvent, decodeAcceptEvent } from "../events/accept.ts";
+import { decodeAcceptEventRecord } from "../../gen/accept.ts";
+import type { Identity } from "../events/identity.ts";
+import { type ConnectionEvent, connectionEvent } from "../events/record.ts";
 import * as args from "../cli/args.ts";
 import { type Column, connectionJson, textFormat } from "../output/format.ts";
 import { secondsColumn, timeColumn, type TimeColumns } from "../output/time_columns.ts";
 import { hasSavedRegisters } from "../bpf/features.ts";
 import { defineTool } from "./tool.ts";
+
+/** One connection returned by accept() or accept4() (struct accept_event, bpf/accept.h). */
+export interface AcceptEvent extends ConnectionEvent {
+  /** Kernel monotonic time of the accept's return, µs. */
+  tsUs: number;
+  /** The listener's accept queue length after this accept, and its limit. */
+  backlog: number;
+  backlogMax: number;
+  /** The accepting task, the socket's network namespace and cookie. */
+  identity: Identity;
+}
+
+/** Decodes one record; throws on a short record or an unknown address family. */
+export function decodeAcceptEvent(record: DataView): AcceptEvent {
+  const r = decodeAcceptEventRecord(record);
+  return {
+    ...connectionEvent("accept_event", r, true),
+    backlog: r.backlog,
+    backlogMax: r.backlog_max,
+  };
+}
 
 /** Flags of `tcptools accept`. */
 export interface AcceptOptions {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import type { AcceptEvent } from "../events/accept.ts";
-import { identityOfTid } from "../events/_identity_fixture.ts";
+import { AcceptEventRecordSize } from "../../gen/accept.ts";
+import { cStruct } from "../events/_c_struct.ts";
+import { identityMembers, identityOfTid } from "../events/_identity_fixture.ts";
 import { assertPrints, formatOf } from "./_format_of.ts";
-import { accept } from "./accept.ts";
+import { accept, type AcceptEvent, decodeAcceptEvent } from "./accept.ts";
 
 const sshd: AcceptEvent = {
   tsUs: 1_000_000,
@@ -43,5 +44,39 @@ Deno.test("an IPv6 accept overflows the 16-wide address columns as bcc's does", 
   assert.equal(
     formatOf(accept, []).line(v6),
     "907     sshd         6  1234:ab12:2040:5020:2299:0:5:0 32324 ::1              22   ",
+  );
+});
+
+Deno.test("an accept of an IPv4-mapped peer on a dual-stack listener decodes as IPv6", () => {
+  const mapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 56, 1];
+  const view = cStruct("accept", "accept_event", {
+    ts_us: 42,
+    pid: 907,
+    backlog: 3,
+    backlog_max: 128,
+    lport: 22,
+    rport: 32324,
+    family: 10,
+    laddr: mapped,
+    raddr: mapped,
+    comm: "sshd",
+    ...identityMembers(908),
+  });
+  assert.deepEqual(decodeAcceptEvent(view), {
+    tsUs: 42,
+    pid: 907,
+    comm: "sshd",
+    ip: 6,
+    laddr: "::ffff:192.168.56.1",
+    lport: 22,
+    raddr: "::ffff:192.168.56.1",
+    rport: 32324,
+    backlog: 3,
+    backlogMax: 128,
+    identity: identityOfTid(908),
+  });
+  assert.throws(
+    () => decodeAcceptEvent(new DataView(new ArrayBuffer(AcceptEventRecordSize - 1))),
+    RangeError,
   );
 });
