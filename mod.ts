@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { main } from "./src/cli/main.ts";
+import { main } from "./src/main.ts";
 
 export { main };
 

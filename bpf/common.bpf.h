@@ -17,14 +17,18 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
-/* A counter user space reads and reports: one slot, per CPU. */
-#define PERCPU_COUNTER(name)                                 \
-	struct {                                             \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);     \
-		__uint(max_entries, 1);                      \
-		__type(key, __u32);                          \
-		__type(value, __u64);                        \
+/* A map as libbpf reads its definition from BTF: its kind, its size, and
+ * the types of its keys and values. */
+#define BPF_MAP(name, kind, entries, key_type, value_type) \
+	struct {                                           \
+		__uint(type, kind);                        \
+		__uint(max_entries, entries);              \
+		__type(key, key_type);                     \
+		__type(value, value_type);                 \
 	} name SEC(".maps")
+
+/* A counter user space reads and reports: one slot, per CPU. */
+#define PERCPU_COUNTER(name) BPF_MAP(name, BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, __u64)
 
 /* Atomic although the counter is per CPU: a softirq can interrupt the
  * handler between reading and writing it, and a plain += would then drop
@@ -209,48 +213,58 @@ static __always_inline int take_note(struct hit_notes *n, __u64 sk, __u64 what)
 	return 1;
 }
 
+/* Starts a hit in the primary (`backup` 0) or the backup (1), marking that
+ * program busy, and says whether it handles the hit: the primary always,
+ * noting it first for the backup; the backup only a hit the primary was
+ * skipped for. */
+static __always_inline int hit_starts(struct hit_notes *n, int backup, const __u64 *ctx,
+				      const struct sock *sk, int oldstate, int newstate)
+{
+	if (!backup) {
+		n->primary_busy = 1;
+		if (!n->backup_busy)
+			note_hit(n, socket_address(ctx), transition(sk, oldstate, newstate));
+		return 1;
+	}
+	n->backup_busy = 1;
+	if (n->primary_busy || !take_note(n, socket_address(ctx), transition(sk, oldstate, newstate))) {
+		count_one(&rescued_events);
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void hit_ends(struct hit_notes *n, int backup)
+{
+	if (backup)
+		n->backup_busy = 0;
+	else
+		n->primary_busy = 0;
+}
+
+#define SET_STATE_PROGRAM(name, is_backup, handle)                                  \
+	SEC("tp_btf/inet_sock_set_state")                                            \
+	int BPF_PROG(name, const struct sock *sk, int oldstate, int newstate)        \
+	{                                                                            \
+		struct hit_notes *n = hit_notes();                                   \
+		if (!n)                                                              \
+			return 0;                                                    \
+		if (hit_starts(n, is_backup, ctx, sk, oldstate, newstate))           \
+			handle(sk, oldstate, newstate);                              \
+		hit_ends(n, is_backup);                                              \
+		return 0;                                                            \
+	}
+
 /* Declares the primary and the backup program of a tracepoint handler
  * `handle(sk, oldstate, newstate)`. */
-#define SET_STATE_HANDLERS(primary, backup, handle)                                        \
-	SEC("tp_btf/inet_sock_set_state")                                                   \
-	int BPF_PROG(primary, const struct sock *sk, int oldstate, int newstate)            \
-	{                                                                                   \
-		struct hit_notes *n = hit_notes();                                          \
-		if (!n)                                                                     \
-			return 0;                                                           \
-		n->primary_busy = 1;                                                        \
-		if (!n->backup_busy)                                                        \
-			note_hit(n, socket_address(ctx), transition(sk, oldstate, newstate)); \
-		handle(sk, oldstate, newstate);                                             \
-		n->primary_busy = 0;                                                        \
-		return 0;                                                                   \
-	}                                                                                   \
-	SEC("tp_btf/inet_sock_set_state")                                                   \
-	int BPF_PROG(backup, const struct sock *sk, int oldstate, int newstate)             \
-	{                                                                                   \
-		struct hit_notes *n = hit_notes();                                          \
-		if (!n)                                                                     \
-			return 0;                                                           \
-		n->backup_busy = 1;                                                         \
-		if (n->primary_busy ||                                                      \
-		    !take_note(n, socket_address(ctx), transition(sk, oldstate, newstate))) { \
-			count_one(&rescued_events);                                         \
-			handle(sk, oldstate, newstate);                                     \
-		}                                                                           \
-		n->backup_busy = 0;                                                         \
-		return 0;                                                                   \
-	}
+#define SET_STATE_HANDLERS(primary, backup, handle) \
+	SET_STATE_PROGRAM(primary, 0, handle)        \
+	SET_STATE_PROGRAM(backup, 1, handle)
 
 /* A port list (-P, -L, -D) is a small hash of allowed ports, filled by user
  * space between load and attach; the program consults it only when the
  * matching const volatile flag is set, so the verifier prunes it otherwise. */
-#define PORT_FILTER_MAP(name)                        \
-	struct {                                     \
-		__uint(type, BPF_MAP_TYPE_HASH);     \
-		__uint(max_entries, 1024);           \
-		__type(key, __u16);                  \
-		__type(value, __u8);                 \
-	} name SEC(".maps")
+#define PORT_FILTER_MAP(name) BPF_MAP(name, BPF_MAP_TYPE_HASH, 1024, __u16, __u8)
 
 static __always_inline int port_listed(void *map, __u16 port)
 {
@@ -317,13 +331,7 @@ const volatile __u32 target_cgroup_level = 0;
 const volatile __u8 filter_cgroupmap = 0;
 const volatile __u8 filter_mntnsmap = 0;
 
-#define SCOPE_MAP(name)                              \
-	struct {                                     \
-		__uint(type, BPF_MAP_TYPE_HASH);     \
-		__uint(max_entries, 1);              \
-		__type(key, __u64);                  \
-		__type(value, __u64);                \
-	} name SEC(".maps")
+#define SCOPE_MAP(name) BPF_MAP(name, BPF_MAP_TYPE_HASH, 1, __u64, __u64)
 
 SCOPE_MAP(cgroupmap);
 SCOPE_MAP(mntnsmap);

@@ -119,17 +119,5 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 
 SET_STATE_HANDLERS(life_set_state, life_set_state_backup, handle_set_state)
 
-/* The accepting process is a passive socket's first owner (session.bpf.h). */
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int life_accept4_exit(struct syscall_exit *ctx)
-{
-	session_accepted(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int life_accept_exit(struct syscall_exit *ctx)
-{
-	session_accepted(ctx->ret);
-	return 0;
-}
+/* The accepting process is a passive socket's first owner. */
+SESSION_ACCEPT_EXITS(life, session_owner_noted)

@@ -236,11 +236,11 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 
 SET_STATE_HANDLERS(metrics_set_state, metrics_set_state_backup, handle_set_state)
 
-/* accept() or accept4() returned `fd` in the accepting process: counted by
- * the listening port, and the socket's owner noted (as in bpf/life.bpf.c). */
-static __always_inline void accepted(long fd)
+/* accept() or accept4() returned `sk` (NULL: not a TCP socket) in the
+ * accepting process, whose owner session.bpf.h noted: counted by the
+ * listening port. */
+static __always_inline void accepted(struct sock *sk)
 {
-	struct sock *sk = session_accepted(fd);
 	if (!sk)
 		return;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -263,16 +263,4 @@ static __always_inline void accepted(long fd)
 		add_to(&overflow_values, slot, 1);
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int metrics_accept4_exit(struct syscall_exit *ctx)
-{
-	accepted(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int metrics_accept_exit(struct syscall_exit *ctx)
-{
-	accepted(ctx->ret);
-	return 0;
-}
+SESSION_ACCEPT_EXITS(metrics, accepted)

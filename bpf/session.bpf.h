@@ -13,7 +13,12 @@
  *
  * What can still be missed is counted: a storage the kernel could not
  * allocate, a close of a socket born before tracing, an accepted socket whose
- * owner found no room. */
+ * owner found no room.
+ *
+ * A tool tracks sessions by including this header, calling session_at() from
+ * its inet_sock_set_state handler and session_end() once a session is over
+ * (closed, or filtered out), and placing SESSION_ACCEPT_EXITS(tool, then)
+ * once, for the owners of passive sockets. */
 #ifndef TCPTOOLS_SESSION_BPF_H
 #define TCPTOOLS_SESSION_BPF_H
 
@@ -185,5 +190,27 @@ static __always_inline struct sock *session_accepted(long fd)
 		count_one(&unowned_accepts);
 	return sk;
 }
+
+/* For SESSION_ACCEPT_EXITS: a tool that wants nothing of an accepted socket
+ * but its owner noted. */
+static __always_inline void session_owner_noted(struct sock *sk)
+{
+}
+
+#define SESSION_ACCEPT_EXIT(program, syscall, then)         \
+	SEC("tracepoint/syscalls/sys_exit_" #syscall)       \
+	int program(struct syscall_exit *ctx)               \
+	{                                                   \
+		then(session_accepted(ctx->ret));           \
+		return 0;                                   \
+	}
+
+/* The programs at the exits of accept4() and accept() that every tool
+ * tracking sessions needs (<tool>_accept4_exit, <tool>_accept_exit): each
+ * notes a passive socket's first owner (session_accepted), then hands the
+ * socket, or NULL, to `then(struct sock *)`. */
+#define SESSION_ACCEPT_EXITS(tool, then)                         \
+	SESSION_ACCEPT_EXIT(tool##_accept4_exit, accept4, then)  \
+	SESSION_ACCEPT_EXIT(tool##_accept_exit, accept, then)
 
 #endif

@@ -4,13 +4,13 @@
  * newline would forge lines, an escape sequence would drive the terminal, a
  * comma would add CSV columns. Every character that is not printable is
  * shown as `\xHH`, one per UTF-8 byte (as systemd and strace show them), and
- * so is each byte that is not UTF-8 (events/record.ts keeps those as lone
+ * so is each byte that is not UTF-8 (src/c_string.ts keeps those as lone
  * surrogates); printable names come out exactly as bcc prints them. `--json`
  * needs none of this: JSON.stringify escapes control characters itself.
  *
  * @module
  */
-import { RAW_BYTE_BASE } from "../events/record.ts";
+import { RAW_BYTE_BASE } from "../c_string.ts";
 
 /**
  * How a bcc tool measures its `%-N.Ns` COMM column: tcpaccept and tcpconnect
@@ -25,7 +25,7 @@ export type CommUnit = "bytes" | "characters";
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
-/** A byte that is not UTF-8, as events/record.ts keeps it: U+DC80 to U+DCFF. */
+/** A byte that is not UTF-8, as c_string.ts keeps it: U+DC80 to U+DCFF. */
 function rawByte(c: string): number | undefined {
   const code = c.charCodeAt(0);
   return c.length === 1 && code >= RAW_BYTE_BASE + 0x80 && code <= RAW_BYTE_BASE + 0xff

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCString } from "../events/record.ts";
+import { readCString } from "../c_string.ts";
 import { commColumn, commLabel, csvField, printable } from "./comm.ts";
 
 Deno.test("printable names come out as bcc prints them, padded to the width", () => {

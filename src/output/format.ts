@@ -12,25 +12,11 @@
  */
 import { identityFields } from "../events/identity.ts";
 import type { ConnectionEvent, LocalConnection } from "../events/record.ts";
-import { commColumn, type CommUnit, csvField, printable } from "./comm.ts";
+import { commColumn, csvField, printable } from "./comm.ts";
 import type { TimeColumns } from "./time_columns.ts";
+import type { Column } from "./column.ts";
 
-/** One column of a text or CSV format. */
-export interface Column<E> {
-  /** Header text. */
-  header: string;
-  /** The field's text, before padding. */
-  value(event: E): string | number;
-  /** Minimum width (`%-Ns`, or `%Ns` when right-aligned); 0: as long as the value. */
-  width?: number;
-  align?: "left" | "right";
-  /** The COMM column: escaped and cut to `width` in this unit. */
-  comm?: CommUnit;
-  /** What follows the column when another one does (default one space). */
-  gap?: string;
-  /** Printed in lines only, not in the header (bcc's empty DNS column of tcpconnect). */
-  lineOnly?: boolean;
-}
+export type { Column };
 
 /** The lines a tool prints: its header (possibly none), then one line per event. */
 export interface Format<E> {
@@ -89,7 +75,7 @@ export function csvFormat<E>(columns: Column<E>[]): Format<E> {
 
 /**
  * A string as JSON carries it: a byte of a name that is not UTF-8 (a lone
- * surrogate, events/record.ts) as U+FFFD, as bcc shows it, so the output
+ * surrogate, src/c_string.ts) as U+FFFD, as bcc shows it, so the output
  * stays strict UTF-8 (JSON.stringify would write `\udcff`, which strict
  * parsers refuse).
  */

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Column } from "./format.ts";
+import type { Column } from "./column.ts";
 import { fixed } from "./printf.ts";
 
 /** Tracks the first and the latest printed event. */

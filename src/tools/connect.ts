@@ -17,7 +17,7 @@ import {
   decodeConnectEvent,
 } from "../events/connect.ts";
 import { identityFields } from "../events/identity.ts";
-import { decodeDnsAnswer, type DnsAnswer, isDnsAnswerRecord } from "../events/dns_answer.ts";
+import { decodeDnsAnswer, type DnsAnswer, isDnsAnswerRecord } from "../dns/answer.ts";
 import { DnsCache } from "../dns/cache.ts";
 import * as args from "../cli/args.ts";
 import type { BpfObject } from "../bpf/object.ts";

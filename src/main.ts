@@ -4,16 +4,16 @@
  *
  * @module
  */
-import { manuals } from "../../gen/manuals.ts";
-import { BpfError, BpfUsageError, Errno } from "../bpf/errors.ts";
-import { LibraryLoadError } from "../ffi/embedded_libbpf.ts";
-import { BatchWriter, OutputError } from "../output/writer.ts";
-import { VERSION } from "../version.ts";
-import { EnvironmentError } from "../trace/environment.ts";
-import { ignoreFileSizeSignal } from "../trace/file_size_signal.ts";
-import { type Command, COMMANDS, findCommand } from "../tools/registry.ts";
-import { UsageError } from "./errors.ts";
-import { ArgumentError, HelpRequested } from "./parser.ts";
+import { manuals } from "../gen/manuals.ts";
+import { BpfError, BpfUsageError, Errno } from "./bpf/errors.ts";
+import { LibraryLoadError } from "./ffi/embedded_libbpf.ts";
+import { BatchWriter, OutputError } from "./output/writer.ts";
+import { VERSION } from "./version.ts";
+import { EnvironmentError } from "./trace/environment.ts";
+import { ignoreFileSizeSignal } from "./trace/file_size_signal.ts";
+import { type Command, COMMANDS, findCommand } from "./tools/registry.ts";
+import { UsageError } from "./cli/errors.ts";
+import { ArgumentError, HelpRequested } from "./cli/parser.ts";
 
 const HELP = `usage: tcptools <command> [options]
 

@@ -6,9 +6,9 @@
  * @module
  */
 import { ConnectDnsAnswerRecordSize, decodeConnectDnsAnswerRecord } from "../../gen/connect.ts";
-import type { DnsScope } from "../dns/cache.ts";
-import { parseDnsResponse } from "../dns/message.ts";
-import { formatAddress } from "./address.ts";
+import { formatAddress } from "../events/address.ts";
+import type { DnsScope } from "./cache.ts";
+import { parseDnsResponse } from "./message.ts";
 
 /** What one DNS response said: the question's name for each address, as the connect columns print it. */
 export interface DnsAnswer {
