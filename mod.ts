@@ -1,5 +1,6 @@
 /**
- * tcptools: TCP connection tracing with eBPF (accept, connect, connlat, life).
+ * tcptools: TCP connection tracing with eBPF, from kernel tracepoints alone (its
+ * tools: src/tools/registry.ts).
  *
  * @module
  */

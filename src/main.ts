@@ -5,7 +5,8 @@
  * @module
  */
 import { manuals } from "../gen/manuals.ts";
-import { BpfError, BpfUsageError, Errno } from "./bpf/errors.ts";
+import { BpfError, BpfUsageError } from "./bpf/errors.ts";
+import { Errno } from "./ffi/libc.ts";
 import { LibraryLoadError } from "./ffi/embedded_libbpf.ts";
 import { BatchWriter, OutputError } from "./output/writer.ts";
 import { VERSION } from "./version.ts";

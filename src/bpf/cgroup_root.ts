@@ -8,14 +8,11 @@
  *
  * @module
  */
-import { cString, errno, libc } from "../ffi/libc.ts";
+import { cString, errno, libc, O } from "../ffi/libc.ts";
 import { BpfError } from "./errors.ts";
 import { mountsOf, withDetachedMount } from "./mounts.ts";
 
 // open(2) flags (x86-64).
-const O_RDONLY = 0;
-const O_DIRECTORY = 0o200000;
-const O_CLOEXEC = 0o2000000;
 
 /**
  * The mount point of the cgroup2 file system whose root is the hierarchy's
@@ -38,7 +35,7 @@ function checked(fd: number, operation: string): number {
 
 /** Opens the cgroup v2 root: the mounted one, else a detached mount of it. */
 export function openCgroupV2Root(): CgroupRoot {
-  const flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  const flags = O.RDONLY | O.DIRECTORY | O.CLOEXEC;
   const path = cgroupV2Root();
   const fd = path === undefined
     // fsmount gives an O_PATH descriptor, which cgroup attach does not take.

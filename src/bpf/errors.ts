@@ -33,14 +33,3 @@ export class BpfUsageError extends Error {
     this.name = "BpfUsageError";
   }
 }
-
-/** errno values the user-facing messages distinguish. */
-export const Errno = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  ENOMEM: 12,
-  EACCES: 13,
-  EINVAL: 22,
-  ENOTSUP: 95,
-} as const;

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { EPOLL_EVENT, errno, libc, SIGSET } from "../ffi/libc.ts";
+import { EPOLL_EVENT, Errno, errno, libc, SIGSET } from "../ffi/libc.ts";
 import { BpfError } from "./errors.ts";
 
 const EPOLL_CLOEXEC = 0x80000;
@@ -23,7 +23,6 @@ const EPOLLIN = 0x1;
 const EPOLLET = 0x80000000;
 const EFD_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
-const EINTR = 4;
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
 const MAP_SHARED = 0x1;
@@ -154,7 +153,7 @@ export class RingReader {
     const rc = libc().epoll_pwait_here(this.#epoll, this.#events, 2, timeoutMs, NO_SIGNALS);
     if (rc < 0) {
       const code = errno();
-      if (code === EINTR) return "signalled";
+      if (code === Errno.EINTR) return "signalled";
       throw new BpfError("wait for ring buffer", code);
     }
     return rc > 0 ? "woken" : "timeout";
@@ -169,7 +168,7 @@ export class RingReader {
       const rc = libc().epoll_wait(this.#epoll, this.#events, 2, 0);
       if (rc >= 0) return rc;
       const code = errno();
-      if (code !== EINTR) throw new BpfError("wait for ring buffer", code);
+      if (code !== Errno.EINTR) throw new BpfError("wait for ring buffer", code);
     }
   }
 

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { errno, libc, PERF_EVENT_ATTR, SYS } from "../ffi/libc.ts";
-import { BpfError, Errno } from "./errors.ts";
+import { Errno, errno, libc, PERF_EVENT_ATTR, SYS } from "../ffi/libc.ts";
+import { BpfError } from "./errors.ts";
 import { mountsOf, withDetachedMount } from "./mounts.ts";
 
 // include/uapi/linux/perf_event.h

@@ -5,20 +5,16 @@
  *
  * @module
  */
-import { cString, errno, libc } from "./libc.ts";
+import { cString, Errno, errno, libc, O } from "./libc.ts";
 
 const MFD_CLOEXEC = 0x1;
 /** Executable even under vm.memfd_noexec=1 (Linux 6.3; older kernels say EINVAL). */
 const MFD_EXEC = 0x10;
-const O_RDWR = 0x2;
-const O_CLOEXEC = 0x80000;
-const O_TMPFILE = 0x410000; // __O_TMPFILE | O_DIRECTORY
-const EINVAL = 22;
 
 /** Under vm.memfd_noexec=2, MFD_EXEC fails (EACCES): the next place is tried, as for no memfd. */
 function memoryFile(name: string): number {
   const fd = libc().memfd_create(cString(name), MFD_CLOEXEC | MFD_EXEC);
-  if (fd >= 0 || errno() !== EINVAL) return fd;
+  if (fd >= 0 || errno() !== Errno.EINVAL) return fd;
   return libc().memfd_create(cString(name), MFD_CLOEXEC);
 }
 
@@ -33,6 +29,6 @@ export const ANONYMOUS_FILE_PLACES: [string, (name: string) => number][] = [
   ["memory file", memoryFile],
   ...["/dev/shm", "/tmp"].map((dir): [string, (name: string) => number] => [
     `unnamed file in ${dir}`,
-    () => libc().open(cString(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, 0o700),
+    () => libc().open(cString(dir), O.TMPFILE | O.RDWR | O.CLOEXEC, 0o700),
   ]),
 ];

@@ -105,6 +105,32 @@ export const libcSymbols = {
 /** x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const SYS = { perf_event_open: 298n } as const;
 
+/** open(2) flags. */
+export const O = {
+  RDONLY: 0,
+  WRONLY: 0x1,
+  RDWR: 0x2,
+  CREAT: 0x40,
+  EXCL: 0x80,
+  DIRECTORY: 0x10000,
+  NOFOLLOW: 0x20000,
+  CLOEXEC: 0x80000,
+  TMPFILE: 0x410000, // __O_TMPFILE | O_DIRECTORY
+} as const;
+
+/** errno values tcptools tells apart. */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  ENOMEM: 12,
+  EACCES: 13,
+  ENOTDIR: 20,
+  EINVAL: 22,
+  ENOTSUP: 95,
+} as const;
+
 /*
  * The layouts of the C structs these calls take (x86-64 glibc and kernel
  * ABI), each declared here once: byte sizes and the offsets of the fields

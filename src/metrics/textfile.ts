@@ -13,16 +13,7 @@
  *
  * @module
  */
-import { cString, errno, errorText, libc } from "../ffi/libc.ts";
-
-const O_WRONLY = 0x1;
-const O_CREAT = 0x40;
-const O_EXCL = 0x80;
-const O_NOFOLLOW = 0x20000;
-const O_DIRECTORY = 0x10000;
-const O_CLOEXEC = 0x80000;
-const EINTR = 4;
-const ENOTDIR = 20;
+import { cString, Errno, errno, errorText, libc, O } from "../ffi/libc.ts";
 
 /** The C library's text for the errno of the call that just failed. */
 function failure(code = errno()): Error {
@@ -59,11 +50,11 @@ export class Textfile {
     // Without a trailing slash, which would make the lookup follow a link.
     const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
     const name = path.slice(slash + 1);
-    const fd = libc().open(cString(dir), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+    const fd = libc().open(cString(dir), O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0);
     if (fd < 0) {
       const code = errno();
       // O_DIRECTORY with O_NOFOLLOW refuses a link as ENOTDIR; the name says which it was.
-      if (code === ENOTDIR && isSymlink(dir)) {
+      if (code === Errno.ENOTDIR && isSymlink(dir)) {
         throw new Error(`${dir} is a symbolic link: give the directory it leads to`);
       }
       throw failure(code);
@@ -85,7 +76,7 @@ export class Textfile {
     const fd = lib.openat_create(
       this.#dir,
       temporary,
-      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+      O.WRONLY | O.CREAT | O.EXCL | O.CLOEXEC,
       0o644,
     );
     if (fd < 0) throw failure();
@@ -95,7 +86,7 @@ export class Textfile {
       const bytes = new TextEncoder().encode(text);
       for (let done = 0; done < bytes.byteLength;) {
         const n = Number(lib.write(fd, bytes.subarray(done), BigInt(bytes.byteLength - done)));
-        if (n < 0 && errno() === EINTR) continue;
+        if (n < 0 && errno() === Errno.EINTR) continue;
         if (n < 0) throw failure();
         done += n;
       }

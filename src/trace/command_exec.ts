@@ -8,11 +8,8 @@
  */
 import { commandExec } from "../../gen/assets.ts";
 import { ANONYMOUS_FILE_PLACES } from "../ffi/anonymous_files.ts";
-import { cString, errno, errorText, libc } from "../ffi/libc.ts";
+import { cString, errno, errorText, libc, O } from "../ffi/libc.ts";
 import { EnvironmentError } from "./environment.ts";
-
-const O_RDONLY = 0;
-const O_CLOEXEC = 0x80000;
 
 let path: string | undefined;
 
@@ -30,7 +27,7 @@ export function commandExecPath(): string {
     try {
       Deno.writeFileSync(`/proc/self/fd/${fd}`, bytes);
       // A file open for writing cannot be run (ETXTBSY): keep a read-only one.
-      const readOnly = libc().open(cString(`/proc/self/fd/${fd}`), O_RDONLY | O_CLOEXEC, 0);
+      const readOnly = libc().open(cString(`/proc/self/fd/${fd}`), O.RDONLY | O.CLOEXEC, 0);
       if (readOnly < 0) {
         tried.push(`${place}: ${errorText(errno())}`);
         continue;
