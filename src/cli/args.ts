@@ -258,16 +258,19 @@ export function addScopeFlags(parser: CommandParser): void {
     metavar: "PATH",
     help: "trace only sockets of this cgroup v2 directory and the cgroups below it",
   });
-  parser.option(["--cgroupmap"], {
-    parse: mapPath,
-    metavar: "MAPPATH",
-    help: "trace only processes in the cgroups listed in this pinned BPF map (cgroup v2 ids)",
-  });
-  parser.option(["--mntnsmap"], {
-    parse: mapPath,
-    metavar: "MAPPATH",
-    help: "trace only processes in the mount namespaces listed in this pinned BPF map",
-  });
+  // bcc's two pinned-map filters: the same flag but for what the map lists.
+  for (
+    const [flag, listed] of [
+      ["--cgroupmap", "cgroups listed in this pinned BPF map (cgroup v2 ids)"],
+      ["--mntnsmap", "mount namespaces listed in this pinned BPF map"],
+    ]
+  ) {
+    parser.option([flag], {
+      parse: mapPath,
+      metavar: "MAPPATH",
+      help: `trace only processes in the ${listed}`,
+    });
+  }
   parser.option(["--duration"], {
     parse: seconds,
     metavar: "SECONDS",
