@@ -376,7 +376,7 @@ static int names_system_data(const char *value)
  * (DENO_V8_FLAGS=--logfile, DENO_AUDIT_PERMISSIONS), create directories
  * (DENO_COVERAGE_DIR) or send telemetry (OTEL_DENO); LD_* and GLIBC_TUNABLES
  * steer the dynamic loader; HOME leads Deno to read $HOME/.npmrc.
- *   TCPTOOLS_*   the program's own settings (README, "Environment variables")
+ *   TCPTOOLS_*   the program's own settings (docs/common.md, "Environment variables")
  *   COLUMNS      the width of --help
  *   TERM, NO_COLOR  whether Deno colours an uncaught error
  *   TZ           local time for -T

@@ -122,9 +122,12 @@ try {
   const text = await stderr;
   const lost = reportedTotal(text, "lost");
   const untraced = reportedTotal(text, "untraced");
+  const unprinted = reportedTotal(text, "unprinted");
+  const reported = lost + untraced + unprinted;
   console.log(
-    `reported unprinted: ${lost} lost, ${untraced} ended without a traced close; ` +
-      `lines + reported = ${data + lost + untraced} of ${connections * perConnection}`,
+    `reported unprinted: ${lost} lost, ${untraced} ended without a traced close, ` +
+      `${unprinted} captured but not printed; ` +
+      `lines + reported = ${data + reported} of ${connections * perConnection}`,
   );
   console.log(`RSS drift after the first minute: ${(last.rss - warm.rss).toFixed(1)} MB`);
   console.log(

@@ -144,7 +144,7 @@ export class RingReader {
   /**
    * As `wait()`, but on the calling thread, which it blocks: no event-loop
    * turn and no hand-over to a worker thread, which cost several times the
-   * wait itself (BENCHMARKS.md, "Why the loop waits on its own thread"). A
+   * wait itself (ARCHITECTURE.md, "Why the reader waits on its own thread"). A
    * signal delivered to this thread meanwhile ends it ("signalled"); its
    * listener runs at the next turn of the event loop.
    */

@@ -2,7 +2,7 @@
  * What the kernel side's session tracking (bpf/session.bpf.h), shared by
  * `life` and `metrics`, needs of the kernel, and what it counts about
  * sessions it could not follow, as the run reports it. Losses go to stderr as they grow. A session that was
- * already open when tracing started is no loss (the README says they are not
+ * already open when tracing started is no loss (docs/life.md says they are not
  * shown, as in bcc): its close is counted for metrics only, or every run on
  * a busy host would end in a warning.
  *

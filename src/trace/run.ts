@@ -40,8 +40,8 @@ export interface TraceSpec<Event, P extends ProgramName = ProgramName> extends A
  * formatted and written together: at any rate, at most about four cycles a
  * second (each costs far more than the events in it), and no line waits
  * longer than this to be printed (plus the drain), under the 250 ms the
- * README promises. A buffer filling up meanwhile wakes the reader at once
- * (`wakeup_bytes`).
+ * manual promises (docs/common.md, "When lines appear"). A buffer filling
+ * up meanwhile wakes the reader at once (`wakeup_bytes`).
  */
 const BATCH_MS = 240;
 /**
