@@ -191,11 +191,12 @@ export function bpfObjects(): Set<string> {
 }
 
 /**
- * How many tracepoint hits the kernel skipped the backup programs of process
- * `pid` for (bpf/common.bpf.h, SET_STATE_HANDLERS): their `recursion_misses`,
- * found by the program IDs of the process's descriptors.
+ * How many tracepoint hits the kernel skipped the primary programs of
+ * process `pid` for (bpf/common.bpf.h, SET_STATE_HANDLERS), each on a CPU
+ * where it was already running: their `recursion_misses`, found by the
+ * program IDs of the process's descriptors.
  */
-export function backupMisses(pid: number): number {
+export function primaryMisses(pid: number): number {
   const ids = new Set<number>();
   for (const fd of Deno.readDirSync(`/proc/${pid}/fdinfo`)) {
     const info = Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd.name}`);
@@ -209,7 +210,7 @@ export function backupMisses(pid: number): number {
     recursion_misses?: number;
   }[];
   return progs
-    .filter((p) => ids.has(p.id) && p.name?.endsWith("_backup"))
+    .filter((p) => ids.has(p.id) && !p.name?.endsWith("_backup"))
     .reduce((sum, p) => sum + (p.recursion_misses ?? 0), 0);
 }
 
