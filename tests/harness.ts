@@ -181,13 +181,18 @@ export async function until(
 /** IDs of the BPF programs, links and maps loaded in the kernel now. */
 export function bpfObjects(): Set<string> {
   const ids = new Set<string>();
-  for (const kind of ["prog", "link", "map"]) {
-    const out = new Deno.Command("bpftool", { args: ["-j", kind, "show"] }).outputSync();
-    for (const o of JSON.parse(decoder.decode(out.stdout)) as { id: number }[]) {
-      ids.add(`${kind} ${o.id}`);
-    }
+  for (const kind of ["prog", "link", "map"] as const) {
+    for (const o of bpftoolShow(kind)) ids.add(`${kind} ${o.id}`);
   }
   return ids;
+}
+
+/** What `bpftool -j KIND show` lists: every loaded program, link or map. */
+function bpftoolShow(
+  kind: "prog" | "link" | "map",
+): { id: number; name?: string; recursion_misses?: number }[] {
+  const out = new Deno.Command("bpftool", { args: ["-j", kind, "show"] }).outputSync();
+  return JSON.parse(decoder.decode(out.stdout));
 }
 
 /**
@@ -199,17 +204,16 @@ export function bpfObjects(): Set<string> {
 export function primaryMisses(pid: number): number {
   const ids = new Set<number>();
   for (const fd of Deno.readDirSync(`/proc/${pid}/fdinfo`)) {
-    const info = Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd.name}`);
+    let info = "";
+    try {
+      info = Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd.name}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error; // closed meanwhile
+    }
     const id = /^prog_id:\s+(\d+)/m.exec(info)?.[1];
     if (id) ids.add(Number(id));
   }
-  const out = new Deno.Command("bpftool", { args: ["-j", "prog", "show"] }).outputSync();
-  const progs = JSON.parse(decoder.decode(out.stdout)) as {
-    id: number;
-    name?: string;
-    recursion_misses?: number;
-  }[];
-  return progs
+  return bpftoolShow("prog")
     .filter((p) => ids.has(p.id) && !p.name?.endsWith("_backup"))
     .reduce((sum, p) => sum + (p.recursion_misses ?? 0), 0);
 }
