@@ -160,10 +160,12 @@ export class HistogramCounts {
     for (const [key, value] of [...this.object.entries("hists")]) {
       const id = key.join(",");
       const before = this.#seen.get(id) ?? 0;
-      if (count(value) > before) {
-        add(key, count(value) - before);
-        this.#seen.set(id, count(value));
+      const now = count(value);
+      if (now > before) {
+        add(key, now - before);
+        this.#seen.set(id, now);
       } else if (forgetIdle) {
+        // Taking the entry reads it again, into `value`: what came since counts too.
         if (this.object.takeMapEntry("hists", key, value) && count(value) > before) {
           add(key, count(value) - before);
         }
